@@ -1,0 +1,162 @@
+"""Network namespace plumbing: enter a namespace and always come back.
+
+Linux network namespaces are per thread. :func:`entered` switches the
+calling thread into a namespace for the duration of a ``with`` block and
+returns it to its original namespace afterwards, also when the block raises.
+:func:`fresh` makes a brand-new, unnamed namespace for the block, with the
+loopback interface up.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import fcntl
+import os
+import socket
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ipvs._errors import IPVSError, ValidationError
+
+__all__ = ["NETNS_RUN_DIR", "NetnsError", "entered", "fresh", "resolve", "set_link_up"]
+
+CLONE_NEWNET = 0x40000000
+NETNS_RUN_DIR = "/var/run/netns"
+_SIOCGIFFLAGS = 0x8913
+_SIOCSIFFLAGS = 0x8914
+_IFF_UP = 0x1
+
+_libc: ctypes.CDLL | None = None
+
+
+class NetnsError(IPVSError, OSError):
+    """Entering, creating or leaving a network namespace failed."""
+
+
+def _c() -> ctypes.CDLL:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return _libc
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise NetnsError(err, f"{what}: {os.strerror(err)}")
+
+
+def resolve(netns: str | os.PathLike[str]) -> str:
+    """Turn a namespace name or path into the path of its namespace file.
+
+    Args:
+        netns: a name under /var/run/netns (as made by ``ip netns add``) or a
+            path such as ``/proc/1234/ns/net``.
+
+    Returns:
+        The path to open.
+
+    Raises:
+        ValidationError: the name is empty or holds a path separator but is
+            not a path to an existing file.
+    """
+    text = os.fspath(netns)
+    if not text:
+        raise ValidationError("netns: empty name")
+    if "/" in text:
+        return text
+    if text in (".", ".."):
+        raise ValidationError(f"netns: invalid name {text!r}")
+    return os.path.join(NETNS_RUN_DIR, text)
+
+
+def _setns(fd: int, what: str) -> None:
+    _check(_c().setns(fd, CLONE_NEWNET), what)
+
+
+@contextmanager
+def entered(netns: str | os.PathLike[str]) -> Iterator[None]:
+    """Run the ``with`` block with the calling thread in another namespace.
+
+    Args:
+        netns: a name under /var/run/netns or a path to a namespace file.
+
+    Raises:
+        NetnsError: the namespace cannot be opened or entered.
+    """
+    path = resolve(netns)
+    try:
+        target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise NetnsError(
+            exc.errno or 0, f"cannot open network namespace {path}: {exc.strerror}"
+        ) from exc
+    try:
+        home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _setns(target, f"cannot enter network namespace {path}")
+            try:
+                yield
+            finally:
+                _setns(home, "cannot return to the original network namespace")
+        finally:
+            os.close(home)
+    finally:
+        os.close(target)
+
+
+def set_link_up(name: str = "lo") -> None:
+    """Bring a network interface of the current namespace up (by ioctl).
+
+    Args:
+        name: the interface name.
+
+    Raises:
+        OSError: the interface does not exist or the caller lacks the right.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        req = struct.pack("16sH14x", name.encode(), 0)
+        flags = struct.unpack_from("16sH", fcntl.ioctl(sock.fileno(), _SIOCGIFFLAGS, req))[1]
+        fcntl.ioctl(
+            sock.fileno(), _SIOCSIFFLAGS, struct.pack("16sH14x", name.encode(), flags | _IFF_UP)
+        )
+
+
+@contextmanager
+def fresh(*, loopback_up: bool = True) -> Iterator[str]:
+    """Run the ``with`` block in a new, empty network namespace.
+
+    The namespace disappears when the block ends (unless something else, such
+    as a process started inside it, still holds it).
+
+    Args:
+        loopback_up: bring ``lo`` up in the new namespace.
+
+    Yields:
+        A path (``/proc/<pid>/task/<tid>/ns/net``) naming the new namespace
+        while the block runs, usable as ``Client(netns=...)`` from other threads.
+
+    Raises:
+        NetnsError: the namespace cannot be created (for example without
+            CAP_SYS_ADMIN).
+    """
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _check(_c().unshare(CLONE_NEWNET), "cannot create a network namespace")
+        try:
+            if loopback_up:
+                set_link_up("lo")
+            yield f"/proc/{os.getpid()}/task/{threading_native_id()}/ns/net"
+        finally:
+            _setns(home, "cannot return to the original network namespace")
+    finally:
+        os.close(home)
+
+
+def threading_native_id() -> int:
+    """Return the kernel thread id of the calling thread."""
+    import threading
+
+    return threading.get_native_id()

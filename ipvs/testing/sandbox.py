@@ -1,0 +1,528 @@
+"""A throw-away IPVS kernel: run a command inside User-Mode Linux.
+
+Most machines (and CI runners) have no IPVS, or no right to change it. The
+sandbox boots a fresh User-Mode Linux kernel (Debian package
+``user-mode-linux``) whose root file system is the host's own, through
+hostfs, loads IPVS with every scheduler, legacy iptables, veth and dummy, and
+runs one command in it as root, in the caller's working directory. The
+command's output is streamed back and its exit status becomes ours.
+
+The guest has no network device: nothing it does can reach a network.
+
+Command line::
+
+    python -m ipvs.testing.sandbox [--mem SIZE] [--timeout S] [--env K=V]... -- CMD [ARGS...]
+
+Python::
+
+    from ipvs.testing.sandbox import Sandbox
+    status = Sandbox(timeout=300).run(["python", "-m", "pytest", "-m", "kernel"])
+
+Inside the guest the environment variable ``IPVS_SANDBOX`` is ``1``. The
+command's standard error is merged into its standard output (both go to the
+guest's console).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import select
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import BinaryIO
+
+from ipvs._errors import SandboxError, SandboxTimeout, SandboxUnavailable
+
+__all__ = [
+    "DEFAULT_MODULES",
+    "INSTALL_HINT",
+    "Sandbox",
+    "in_sandbox",
+    "main",
+    "module_dir",
+    "resolve_modules",
+    "run",
+]
+
+#: Debian packages the sandbox needs.
+INSTALL_HINT = "apt-get install user-mode-linux busybox-static"
+
+_SCHEDULERS = (
+    "rr",
+    "wrr",
+    "lc",
+    "wlc",
+    "lblc",
+    "lblcr",
+    "dh",
+    "sh",
+    "sed",
+    "nq",
+    "fo",
+    "ovf",
+    "mh",
+)
+
+#: Kernel modules loaded at boot (their dependencies are added automatically).
+DEFAULT_MODULES: tuple[str, ...] = (
+    "ip_vs",
+    *(f"ip_vs_{name}" for name in _SCHEDULERS),
+    "ip_vs_pe_sip",
+    "ip_tables",
+    "iptable_nat",
+    "iptable_filter",
+    "xt_statistic",
+    "xt_comment",
+    "xt_nat",
+    "xt_mark",
+    "xt_tcpudp",
+    "xt_MASQUERADE",
+    "xt_conntrack",
+    "xt_addrtype",
+    "veth",
+    "dummy",
+)
+
+_UML_MODULE_ROOT = "/usr/lib/uml/modules"
+_BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
+_PASSED_ENV = ("PATH", "PYTHONPATH", "VIRTUAL_ENV", "HOME", "LANG", "TERM")
+
+
+def in_sandbox() -> bool:
+    """Tell whether this process runs inside the sandbox guest.
+
+    Returns:
+        True inside a guest started by :class:`Sandbox`.
+    """
+    return os.environ.get("IPVS_SANDBOX") == "1"
+
+
+def module_dir(version: str | None = None) -> str:
+    """Find the directory of the User-Mode Linux kernel modules.
+
+    Args:
+        version: a kernel version; by default the newest installed one.
+
+    Returns:
+        A path such as ``/usr/lib/uml/modules/6.1.176``.
+
+    Raises:
+        SandboxUnavailable: no module directory is installed.
+    """
+    if version is not None:
+        path = os.path.join(_UML_MODULE_ROOT, version)
+        if not os.path.isfile(os.path.join(path, "modules.dep")):
+            raise SandboxUnavailable(f"no User-Mode Linux modules at {path}; {INSTALL_HINT}")
+        return path
+    try:
+        versions = [
+            v
+            for v in os.listdir(_UML_MODULE_ROOT)
+            if os.path.isfile(os.path.join(_UML_MODULE_ROOT, v, "modules.dep"))
+        ]
+    except OSError:
+        versions = []
+    if not versions:
+        raise SandboxUnavailable(
+            f"no User-Mode Linux modules under {_UML_MODULE_ROOT}; {INSTALL_HINT}"
+        )
+
+    def key(v: str) -> tuple[int, ...]:
+        return tuple(int(p) if p.isdigit() else 0 for p in v.replace("-", ".").split("."))
+
+    return os.path.join(_UML_MODULE_ROOT, max(versions, key=key))
+
+
+def resolve_modules(directory: str, names: Iterable[str]) -> list[str]:
+    """Order the modules to load, dependencies first, from ``modules.dep``.
+
+    This runs on the host so the guest needs no ``modprobe`` and no extra
+    process per lookup.
+
+    Args:
+        directory: the module directory (see :func:`module_dir`).
+        names: module names such as ``"ip_vs_rr"``; ``-`` and ``_`` are equal.
+
+    Returns:
+        Absolute paths of ``.ko`` files in a valid load order, each once.
+        Modules built into the kernel are left out.
+
+    Raises:
+        SandboxUnavailable: a module is neither a file nor built in.
+    """
+    deps: dict[str, list[str]] = {}
+    by_name: dict[str, str] = {}
+    with open(os.path.join(directory, "modules.dep"), encoding="utf-8") as fh:
+        for line in fh:
+            head, _, tail = line.partition(":")
+            head = head.strip()
+            if not head:
+                continue
+            deps[head] = tail.split()
+            by_name[_module_name(head)] = head
+    builtin: set[str] = set()
+    try:
+        with open(os.path.join(directory, "modules.builtin"), encoding="utf-8") as fh:
+            builtin = {_module_name(line.strip()) for line in fh if line.strip()}
+    except OSError:
+        pass
+
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(rel: str) -> None:
+        if rel in seen:
+            return
+        seen.add(rel)
+        for dep in deps.get(rel, []):
+            visit(dep)
+        order.append(rel)
+
+    for name in names:
+        norm = name.replace("-", "_")
+        if norm in by_name:
+            visit(by_name[norm])
+        elif norm not in builtin:
+            raise SandboxUnavailable(f"kernel module {name!r} not found in {directory}")
+    return [os.path.join(directory, rel) for rel in order]
+
+
+def _module_name(rel: str) -> str:
+    base = os.path.basename(rel)
+    for suffix in (".ko", ".ko.xz", ".ko.gz", ".ko.zst"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+            break
+    return base.replace("-", "_")
+
+
+def _find_busybox() -> str:
+    for path in _BUSYBOX_CANDIDATES:
+        if os.access(path, os.X_OK):
+            return path
+    found = shutil.which("busybox")
+    if found:
+        return found
+    raise SandboxUnavailable(f"busybox is not installed; {INSTALL_HINT}")
+
+
+class Sandbox:
+    """A recipe for booting the sandbox kernel; each :meth:`run` boots a fresh one.
+
+    Args:
+        mem: guest memory, in User-Mode Linux syntax (``"1G"``, ``"512M"``).
+        timeout: seconds after which the guest is killed.
+        kernel: the User-Mode Linux binary (looked up on PATH).
+        modules: kernel modules to load.
+        env: extra environment variables for the command.
+    """
+
+    def __init__(
+        self,
+        *,
+        mem: str = "1G",
+        timeout: float = 600.0,
+        kernel: str = "linux",
+        modules: Sequence[str] = DEFAULT_MODULES,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.mem = mem
+        self.timeout = timeout
+        self.kernel = kernel
+        self.modules = tuple(modules)
+        self.env = dict(env or {})
+
+    def _kernel_path(self) -> str:
+        path = shutil.which(self.kernel)
+        if path is None:
+            raise SandboxUnavailable(
+                f"User-Mode Linux kernel {self.kernel!r} not found on PATH; {INSTALL_HINT}"
+            )
+        return path
+
+    def script(self, argv: Sequence[str], *, cwd: str, marker: str) -> str:
+        """Build the guest's init script.
+
+        Args:
+            argv: the command and its arguments.
+            cwd: the directory to run it in.
+            marker: a random token that frames the command's output.
+
+        Returns:
+            The script text (run by busybox sh as the guest's init).
+
+        Raises:
+            SandboxUnavailable: busybox or a module is missing.
+        """
+        bb = _find_busybox()
+        modules = resolve_modules(module_dir(), self.modules)
+        q = shlex.quote
+        lines = [
+            f"#!{bb} sh",
+            f"{bb} mount -t proc proc /proc",
+            f"{bb} mount -t sysfs sysfs /sys",
+            "echo 1 > /proc/sys/kernel/printk",
+            f"{bb} stty -onlcr 2>/dev/null",
+        ]
+        lines += [
+            f"{bb} insmod {q(path)} || echo 'sandbox: cannot load {q(path)}'" for path in modules
+        ]
+        if not (cwd == "/run" or cwd.startswith("/run/")):
+            lines.append(f"{bb} mount -t tmpfs -o mode=755 tmpfs /run")
+        lines += [
+            f"{bb} mkdir -p /run/netns /dev/shm /dev/pts",
+            f"{bb} mount -t tmpfs tmpfs /dev/shm",
+            f"{bb} mount -t devpts devpts /dev/pts 2>/dev/null",
+            f"{bb} ip link set lo up",
+        ]
+        env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
+        env.update(self.env)
+        env["IPVS_SANDBOX"] = "1"
+        lines.append("unset mem")  # the kernel hands unknown boot parameters to init
+        lines += [f"export {k}={q(v)}" for k, v in sorted(env.items())]
+        lines += [
+            f"cd {q(cwd)} || {bb} poweroff -f",
+            f"echo {marker}-begin",
+            " ".join(q(a) for a in argv) + " </dev/null 2>&1",
+            "rc=$?",
+            f"echo; echo {marker}-end $rc",
+            f"{bb} poweroff -f",
+        ]
+        return "\n".join(lines) + "\n"
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        output: BinaryIO | None = None,
+    ) -> int:
+        """Boot the guest, run ``argv`` in it, stream its output, halt.
+
+        Args:
+            argv: the command and its arguments (looked up on the caller's PATH
+                inside the guest).
+            cwd: the working directory; by default the current one.
+            output: where the command's output goes; by default our stdout.
+
+        Returns:
+            The command's exit status.
+
+        Raises:
+            SandboxUnavailable: User-Mode Linux, busybox or a module is missing.
+            SandboxTimeout: the guest ran longer than ``timeout``; it was killed.
+            SandboxError: the guest failed before or while running the command.
+        """
+        if not argv:
+            raise SandboxError("no command given")
+        kernel = self._kernel_path()
+        out = output if output is not None else sys.stdout.buffer
+        cwd = os.path.abspath(cwd or os.getcwd())
+        marker = "@@ipvs-sandbox-" + secrets.token_hex(8)
+        workdir = tempfile.mkdtemp(prefix="ipvs-sandbox-", dir=_script_dir())
+        try:
+            init = os.path.join(workdir, "init")
+            with open(init, "w", encoding="utf-8") as fh:
+                fh.write(self.script(argv, cwd=cwd, marker=marker))
+            os.chmod(init, 0o755)
+            cmd = [
+                kernel,
+                f"mem={self.mem}",
+                "root=/dev/root",
+                "rootfstype=hostfs",
+                "rootflags=/",
+                "rw",
+                f"init={init}",
+                "con0=null,fd:1",
+                "con=null",
+                "quiet",
+            ]
+            env = dict(os.environ)
+            if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+                env["TMPDIR"] = "/dev/shm"
+            return self._drive(cmd, env, marker.encode(), out)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _drive(self, cmd: list[str], env: dict[str, str], marker: bytes, out: BinaryIO) -> int:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        deadline = time.monotonic() + self.timeout
+        begin, end = marker + b"-begin\n", b"\n" + marker + b"-end "
+        boot_log = bytearray()
+        pending = b""
+        started = False
+        status: int | None = None
+        try:
+            while status is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise SandboxTimeout(
+                        f"sandbox: the guest ran longer than {self.timeout:g} s and was killed"
+                    )
+                ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+                if not ready:
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                pending += chunk
+                if not started:
+                    idx = pending.find(begin)
+                    if idx < 0:
+                        boot_log += pending[: max(0, len(pending) - len(begin))]
+                        pending = pending[max(0, len(pending) - len(begin)) :]
+                        continue
+                    boot_log += pending[:idx]
+                    pending = pending[idx + len(begin) :]
+                    started = True
+                idx = pending.find(end)
+                if idx >= 0:
+                    tail = pending[idx + len(end) :]
+                    if b"\n" not in tail:
+                        continue  # the status number is not complete yet
+                    out.write(pending[:idx])
+                    out.flush()
+                    status = int(tail.split(b"\n", 1)[0].strip() or b"1")
+                    break
+                # write out all but what could be the start of the end marker
+                keep = _partial_suffix(pending, end)
+                if len(pending) > keep:
+                    out.write(pending[: len(pending) - keep])
+                    out.flush()
+                    pending = pending[len(pending) - keep :]
+        finally:
+            self._stop(proc, graceful=status is not None)
+        if status is None:
+            log = (bytes(boot_log) + pending).decode("utf-8", "replace").strip()
+            last = "\n".join(log.splitlines()[-20:])
+            raise SandboxError(f"sandbox: the guest stopped before the command finished:\n{last}")
+        return status
+
+    @staticmethod
+    def _stop(proc: subprocess.Popen[bytes], *, graceful: bool) -> None:
+        try:
+            if graceful:
+                try:
+                    proc.wait(timeout=10)
+                    return
+                except subprocess.TimeoutExpired:
+                    pass
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        finally:
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+def _partial_suffix(data: bytes, marker: bytes) -> int:
+    """Length of the longest suffix of ``data`` that is a prefix of ``marker``."""
+    for size in range(min(len(data), len(marker) - 1), 0, -1):
+        if marker.startswith(data[-size:]):
+            return size
+    return 0
+
+
+def _script_dir() -> str:
+    # The guest mounts its own /dev, /proc, /sys and /run: the init script must
+    # live elsewhere on the shared file system.
+    base = tempfile.gettempdir()
+    hidden = ("/dev", "/proc", "/sys", "/run")
+    if any(base == h or base.startswith(h + "/") for h in hidden):
+        base = "/tmp"
+    return base
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    mem: str = "1G",
+    timeout: float = 600.0,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> int:
+    """Boot a fresh sandbox kernel and run one command in it.
+
+    Args:
+        argv: the command and its arguments.
+        mem: guest memory (``"1G"``).
+        timeout: seconds before the guest is killed.
+        env: extra environment variables.
+        cwd: the working directory (default: the current one).
+
+    Returns:
+        The command's exit status.
+
+    Raises:
+        SandboxUnavailable: User-Mode Linux or busybox is not installed.
+        SandboxTimeout: the command ran past ``timeout``.
+        SandboxError: the guest failed.
+    """
+    return Sandbox(mem=mem, timeout=timeout, env=env).run(argv, cwd=cwd)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point: ``python -m ipvs.testing.sandbox -- CMD``.
+
+    Args:
+        argv: the arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: the command's, 124 on timeout, 127 when the sandbox
+        cannot start.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m ipvs.testing.sandbox",
+        description="Run a command as root inside a throw-away User-Mode Linux kernel with IPVS.",
+    )
+    parser.add_argument("--mem", default="1G", help="guest memory (default 1G)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds (default 600)")
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="K=V", help="extra environment variable"
+    )
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
+    args = parser.parse_args(argv)
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        parser.error("no command given (use: -- CMD [ARGS...])")
+    extra: dict[str, str] = {}
+    for item in args.env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"--env expects K=V, got {item!r}")
+        extra[key] = value
+    try:
+        return run(command, mem=args.mem, timeout=args.timeout, env=extra)
+    except SandboxTimeout as exc:
+        print(exc, file=sys.stderr)
+        return 124
+    except SandboxUnavailable as exc:
+        print(f"sandbox: {exc}", file=sys.stderr)
+        return 127
+    except SandboxError as exc:
+        print(exc, file=sys.stderr)
+        return 125
+
+
+if __name__ == "__main__":
+    sys.exit(main())
