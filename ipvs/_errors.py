@@ -59,6 +59,7 @@ class KernelError(IPVSError, OSError):
     ) -> None:
         self.operation = operation
         self.object = obj
+        self.index: int | None = None
         text = message or os.strerror(errno)
         if operation:
             text = f"{operation}: {text}"
@@ -76,6 +77,8 @@ class KernelError(IPVSError, OSError):
 
 
 def _describe(obj: Any) -> str:
+    if isinstance(obj, tuple):
+        return " -> ".join(_describe(o) for o in obj)
     describe = getattr(obj, "describe", None)
     if callable(describe):
         return str(describe())

@@ -9,14 +9,13 @@ loopback interface up.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import fcntl
 import os
 import socket
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from ipvs._errors import IPVSError, ValidationError
 
@@ -28,22 +27,27 @@ _SIOCGIFFLAGS = 0x8913
 _SIOCSIFFLAGS = 0x8914
 _IFF_UP = 0x1
 
-_libc: ctypes.CDLL | None = None
+_libc: Any = None
 
 
 class NetnsError(IPVSError, OSError):
     """Entering, creating or leaving a network namespace failed."""
 
 
-def _c() -> ctypes.CDLL:
+def _c() -> Any:
     global _libc
     if _libc is None:
+        import ctypes
+        import ctypes.util
+
         _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     return _libc
 
 
 def _check(ret: int, what: str) -> None:
     if ret != 0:
+        import ctypes
+
         err = ctypes.get_errno()
         raise NetnsError(err, f"{what}: {os.strerror(err)}")
 

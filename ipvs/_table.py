@@ -1,0 +1,446 @@
+"""The whole IPVS table as one immutable value: desired or observed state.
+
+A :class:`Table` maps each :class:`~ipvs.ServiceKey` to a :class:`ServiceEntry`
+(the service and its destinations). Tables compare by identity and settings
+only, never by live statistics, so a table read from the kernel equals the
+desired table it was built from.
+
+Tables are immutable; :meth:`Table.with_service` and friends return new
+tables that remember what changed relative to their origin, which lets
+:func:`ipvs.diff` look only at the changed services when the desired state
+was derived from the known current state.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from ipaddress import IPv4Address, IPv6Address
+from typing import Any
+
+import attrs
+
+from ipvs._errors import ValidationError
+from ipvs._model import Destination, Service, ServiceKey
+
+__all__ = ["DestinationKey", "ServiceEntry", "Table"]
+
+DestinationKey = tuple[IPv4Address | IPv6Address, int]
+
+
+def _sorted_destinations(value: Iterable[Destination]) -> tuple[Destination, ...]:
+    dests = tuple(value)
+    for d in dests:
+        if not isinstance(d, Destination):
+            raise ValidationError(f"ServiceEntry.destinations: expected Destination, got {d!r}")
+    ordered = tuple(sorted(dests, key=Destination.sort_key))
+    for a, b in itertools.pairwise(ordered):
+        if a.key == b.key:
+            raise ValidationError(f"destination {a.describe()} is listed twice")
+    return ordered
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ServiceEntry:
+    """A virtual service together with its destinations.
+
+    Args:
+        service: the service.
+        destinations: its destinations, in any order; they are stored sorted
+            by address and port, each address and port at most once.
+
+    Raises:
+        ValidationError: a destination is listed twice or is not a Destination.
+    """
+
+    service: Service = attrs.field()
+    destinations: tuple[Destination, ...] = attrs.field(default=(), converter=_sorted_destinations)
+
+    @service.validator
+    def _check_service(self, _attribute: Any, value: object) -> None:
+        if not isinstance(value, Service):
+            raise ValidationError(f"ServiceEntry.service: expected Service, got {value!r}")
+
+    @property
+    def key(self) -> ServiceKey:
+        """The service's key."""
+        return self.service.key
+
+    def destination_map(self) -> dict[DestinationKey, Destination]:
+        """Return the destinations by ``(address, port)``.
+
+        Returns:
+            A new dict.
+        """
+        return {d.key: d for d in self.destinations}
+
+    def describe(self) -> str:
+        """Describe the entry's service.
+
+        Returns:
+            Text such as ``"TCP 10.0.0.1:80"``.
+        """
+        return self.service.describe()
+
+
+EntryLike = ServiceEntry | Service | tuple[Service, Iterable[Destination]]
+
+
+def _entry(item: EntryLike) -> ServiceEntry:
+    if isinstance(item, ServiceEntry):
+        return item
+    if isinstance(item, Service):
+        return ServiceEntry(service=item)
+    if isinstance(item, tuple) and len(item) == 2:
+        return ServiceEntry(service=item[0], destinations=item[1])
+    raise ValidationError(
+        f"Table: expected a ServiceEntry, a Service or a (Service, destinations) pair, got {item!r}"
+    )
+
+
+class Table(Mapping[ServiceKey, ServiceEntry]):
+    """An immutable IPVS table: service keys to services and destinations.
+
+    Args:
+        entries: :class:`ServiceEntry` objects, bare services, or
+            ``(service, destinations)`` pairs.
+
+    Raises:
+        ValidationError: a service key appears twice, or an entry is malformed.
+
+    Example:
+        >>> from ipvs import Destination, Service, Table
+        >>> web = Service.tcp("10.0.0.1", 80, scheduler="rr")
+        >>> table = Table([(web, [Destination(address="10.1.0.1", port=80)])])
+        >>> len(table), table[web.key].destinations[0].describe()
+        (1, '10.1.0.1:80')
+    """
+
+    __slots__ = ("_base", "_entries", "_touched")
+
+    _entries: dict[ServiceKey, ServiceEntry]
+    _base: Table | None
+    _touched: frozenset[ServiceKey]
+
+    def __init__(self, entries: Iterable[EntryLike] = ()) -> None:
+        table: dict[ServiceKey, ServiceEntry] = {}
+        for item in entries:
+            entry = _entry(item)
+            if entry.key in table:
+                raise ValidationError(f"service {entry.describe()} is listed twice")
+            table[entry.key] = entry
+        self._entries = table
+        self._base = None
+        self._touched = frozenset()
+
+    @classmethod
+    def _derived(
+        cls, base: Table, entries: dict[ServiceKey, ServiceEntry], touched: Iterable[ServiceKey]
+    ) -> Table:
+        new = cls.__new__(cls)
+        new._entries = entries
+        # Keep the chain one level deep: a table derived from a derived table
+        # points at the same root and accumulates the touched keys, until they
+        # are a large part of the table, when it becomes a root itself.
+        if base._base is not None:
+            root, changed = base._base, base._touched | frozenset(touched)
+        else:
+            root, changed = base, frozenset(touched)
+        if len(changed) * 4 > len(entries) + 16:
+            new._base, new._touched = None, frozenset()
+        else:
+            new._base, new._touched = root, changed
+        return new
+
+    def _replace_many(self, changes: Mapping[ServiceKey, ServiceEntry | None]) -> Table:
+        """Return a derived table with entries replaced (or removed, for None)."""
+        entries = dict(self._entries)
+        for key, entry in changes.items():
+            if entry is None:
+                entries.pop(key, None)
+            else:
+                entries[key] = entry
+        return Table._derived(self, entries, changes.keys())
+
+    # -- Mapping ---------------------------------------------------------------
+
+    def __getitem__(self, key: ServiceKey) -> ServiceEntry:
+        return self._entries[key]
+
+    def __iter__(self) -> Iterator[ServiceKey]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Table):
+            return NotImplemented
+        return self._entries == other._entries
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<Table: {len(self._entries)} services, {self.destination_count()} destinations>"
+
+    # -- queries ---------------------------------------------------------------
+
+    def services(self) -> list[Service]:
+        """Return the services, sorted like ``ipvsadm -Sn``.
+
+        Returns:
+            A new list.
+        """
+        return [e.service for e in self.entries()]
+
+    def entries(self) -> list[ServiceEntry]:
+        """Return the entries sorted by service key.
+
+        Returns:
+            A new list.
+        """
+        return sorted(self._entries.values(), key=lambda e: e.key.sort_key())
+
+    def destinations(self, key: ServiceKey | Service) -> tuple[Destination, ...]:
+        """Return one service's destinations.
+
+        Args:
+            key: the service or its key.
+
+        Returns:
+            The destinations, sorted.
+
+        Raises:
+            KeyError: no such service in the table.
+        """
+        k = key.key if isinstance(key, Service) else key
+        return self._entries[k].destinations
+
+    def destination_count(self) -> int:
+        """Return the number of destinations over all services."""
+        return sum(len(e.destinations) for e in self._entries.values())
+
+    def changed_since(self, base: Table) -> frozenset[ServiceKey] | None:
+        """Tell which services may differ from ``base``, when this is known cheaply.
+
+        Args:
+            base: a table this one may have been derived from.
+
+        Returns:
+            The keys touched since ``base`` if this table was derived from it
+            with the ``with_*``/``without_*`` methods, else None.
+        """
+        if self is base:
+            return frozenset()
+        if self._base is base:
+            return self._touched
+        if self._base is not None and self._base is base._base:
+            return self._touched | base._touched
+        if base._base is self:
+            return base._touched
+        return None
+
+    # -- derivation ------------------------------------------------------------
+
+    def with_entry(self, entry: ServiceEntry) -> Table:
+        """Return a table where ``entry`` replaces (or adds) its service.
+
+        Args:
+            entry: the new entry.
+
+        Returns:
+            A new table.
+        """
+        entries = dict(self._entries)
+        entries[entry.key] = entry
+        return Table._derived(self, entries, (entry.key,))
+
+    def with_service(
+        self, service: Service, destinations: Iterable[Destination] | None = None
+    ) -> Table:
+        """Return a table with ``service`` added or its settings replaced.
+
+        Args:
+            service: the service.
+            destinations: its destinations; by default the ones it has now
+                (none for a new service).
+
+        Returns:
+            A new table.
+        """
+        if destinations is None:
+            old = self._entries.get(service.key)
+            destinations = old.destinations if old is not None else ()
+        return self.with_entry(ServiceEntry(service=service, destinations=destinations))
+
+    def without_service(self, key: ServiceKey | Service) -> Table:
+        """Return a table without a service (and its destinations).
+
+        Args:
+            key: the service or its key.
+
+        Returns:
+            A new table (equal to this one if the service is absent).
+        """
+        k = key.key if isinstance(key, Service) else key
+        entries = dict(self._entries)
+        entries.pop(k, None)
+        return Table._derived(self, entries, (k,))
+
+    def with_destination(self, key: ServiceKey | Service, destination: Destination) -> Table:
+        """Return a table where ``destination`` is added to, or replaced in, a service.
+
+        Args:
+            key: the service or its key.
+            destination: the destination.
+
+        Returns:
+            A new table.
+
+        Raises:
+            KeyError: no such service.
+        """
+        k = key.key if isinstance(key, Service) else key
+        entry = self._entries[k]
+        dests = [d for d in entry.destinations if d.key != destination.key]
+        dests.append(destination)
+        return self.with_entry(ServiceEntry(service=entry.service, destinations=dests))
+
+    def without_destination(
+        self, key: ServiceKey | Service, destination: Destination | DestinationKey
+    ) -> Table:
+        """Return a table without one destination of a service.
+
+        Args:
+            key: the service or its key.
+            destination: the destination or its ``(address, port)`` key.
+
+        Returns:
+            A new table.
+
+        Raises:
+            KeyError: no such service.
+        """
+        k = key.key if isinstance(key, Service) else key
+        dkey = destination.key if isinstance(destination, Destination) else destination
+        entry = self._entries[k]
+        dests = [d for d in entry.destinations if d.key != dkey]
+        return self.with_entry(ServiceEntry(service=entry.service, destinations=dests))
+
+    def filter(self, keep: Any) -> Table:
+        """Return the table restricted to the services for which ``keep(key)`` is true.
+
+        Args:
+            keep: a predicate on :class:`ServiceKey` (for example a :class:`ipvs.Scope`).
+
+        Returns:
+            A new table.
+        """
+        return Table(e for k, e in self._entries.items() if keep(k))
+
+    # -- documents ---------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Export the table as a plain document (the schema of :meth:`from_dict`).
+
+        Returns:
+            A dict with a ``services`` list, ready for JSON or YAML.
+        """
+        from ipvs._document import table_to_dict
+
+        return table_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> Table:
+        """Build a table from a plain document (see docs/schema).
+
+        Args:
+            document: a mapping with a ``services`` list.
+
+        Returns:
+            The table.
+
+        Raises:
+            ValidationError: the document does not follow the schema; the
+                message names the path of the offending value.
+        """
+        from ipvs._document import table_from_dict
+
+        return table_from_dict(document)
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """Export the table as JSON text.
+
+        Args:
+            indent: JSON indentation.
+
+        Returns:
+            The text.
+        """
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str) -> Table:
+        """Build a table from JSON text (the schema of :meth:`from_dict`).
+
+        Args:
+            text: the JSON document.
+
+        Returns:
+            The table.
+
+        Raises:
+            ValidationError: invalid JSON or schema.
+        """
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"invalid JSON: {exc}") from exc
+        if not isinstance(document, dict):
+            raise ValidationError("the document must be a JSON object with a 'services' list")
+        return cls.from_dict(document)
+
+    @classmethod
+    def from_yaml(cls, text: str) -> Table:
+        """Build a table from YAML text (needs PyYAML: ``pip install ipvs[yaml]``).
+
+        Args:
+            text: the YAML document.
+
+        Returns:
+            The table.
+
+        Raises:
+            ValidationError: invalid YAML or schema.
+            ImportError: PyYAML is not installed.
+        """
+        import yaml
+
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ValidationError(f"invalid YAML: {exc}") from exc
+        if not isinstance(document, dict):
+            raise ValidationError("the document must be a mapping with a 'services' list")
+        return cls.from_dict(document)
+
+    @classmethod
+    def from_ipvsadm(cls, text: str) -> Table:
+        """Build a table from ``ipvsadm -S`` save text.
+
+        Args:
+            text: the rules.
+
+        Returns:
+            The table.
+
+        Raises:
+            ValidationError: a line is malformed; the message gives its number.
+        """
+        from ipvs.ipvsadm import parse_table
+
+        return parse_table(text)

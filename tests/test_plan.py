@@ -1,0 +1,361 @@
+"""Pure tests of tables, documents, diff and plans (no kernel)."""
+
+from __future__ import annotations
+
+import json
+from ipaddress import IPv4Address
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ipvs import (
+    AddDestination,
+    AddService,
+    DeleteDestination,
+    DeleteService,
+    Destination,
+    ForwardMethod,
+    Plan,
+    Scope,
+    Service,
+    ServiceEntry,
+    ServiceKey,
+    Table,
+    UpdateDestination,
+    UpdateService,
+    ValidationError,
+    diff,
+)
+from tests.table_strategies import table_pairs, tables
+
+# -- an independent, strict model of the kernel ---------------------------------
+
+
+class KernelModel:
+    """Applies operations like the kernel: strictly, one at a time."""
+
+    def __init__(self, table: Table) -> None:
+        self.services = {k: e.service for k, e in table.items()}
+        self.dests = {k: e.destination_map() for k, e in table.items()}
+
+    def run(self, ops: list) -> None:  # type: ignore[type-arg]
+        for op in ops:
+            key = op.key
+            if isinstance(op, AddService):
+                assert key not in self.services, f"EEXIST {op.describe()}"
+                self.services[key] = op.service
+                self.dests[key] = {}
+                continue
+            assert key in self.services, f"ESRCH {op.describe()}"
+            if isinstance(op, UpdateService):
+                self.services[key] = op.new
+            elif isinstance(op, DeleteService):
+                del self.services[key], self.dests[key]
+            elif isinstance(op, AddDestination):
+                assert op.destination.key not in self.dests[key], f"EEXIST {op.describe()}"
+                self.dests[key][op.destination.key] = op.destination
+            elif isinstance(op, UpdateDestination):
+                assert op.new.key in self.dests[key], f"ENOENT {op.describe()}"
+                self.dests[key][op.new.key] = op.new
+            else:
+                assert op.destination.key in self.dests[key], f"ENOENT {op.describe()}"
+                del self.dests[key][op.destination.key]
+
+    def table(self) -> Table:
+        return Table(
+            ServiceEntry(service=s, destinations=self.dests[k].values())
+            for k, s in self.services.items()
+        )
+
+
+def _run(table: Table, ops: list) -> Table:  # type: ignore[type-arg]
+    model = KernelModel(table)
+    model.run(ops)
+    return model.table()
+
+
+# -- properties ---------------------------------------------------------------------
+
+
+@given(tables())
+def test_diff_of_a_table_with_itself_is_empty(a: Table) -> None:
+    plan = diff(a, a)
+    assert list(plan) == [] and not plan
+    assert str(plan) == "No changes."
+    assert diff(a, Table(a.values())).operations == ()
+
+
+@given(table_pairs())
+@settings(max_examples=300)
+def test_applying_the_plan_gives_the_desired_table(pair: tuple[Table, Table]) -> None:
+    a, b = pair
+    plan = diff(a, b)
+    assert _run(a, list(plan)) == b
+    assert plan.expected() == b
+    # and the inverse brings back the original, settings and destinations included
+    assert _run(b, plan.inverse()) == a
+
+
+@given(table_pairs())
+def test_plan_is_minimal(pair: tuple[Table, Table]) -> None:
+    a, b = pair
+    plan = diff(a, b)
+    for op in plan:
+        if isinstance(op, UpdateService):
+            assert op.changes(), "an update must change something"
+        if isinstance(op, UpdateDestination):
+            assert op.changes()
+        if isinstance(op, AddService):
+            assert op.key not in a
+        if isinstance(op, DeleteService):
+            assert op.key not in b
+    touched = {op.key for op in plan}
+    assert touched == {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
+
+
+@given(table_pairs())
+def test_operation_order_respects_dependencies(pair: tuple[Table, Table]) -> None:
+    a, b = pair
+    ops = list(diff(a, b))
+    added_at = {op.key: i for i, op in enumerate(ops) if isinstance(op, AddService)}
+    for i, op in enumerate(ops):
+        if isinstance(op, AddDestination) and op.key in added_at:
+            assert added_at[op.key] < i
+    kinds = [type(op) for op in ops]
+    order = [AddService, UpdateService, AddDestination, UpdateDestination, DeleteDestination,
+             DeleteService]  # fmt: skip
+    assert kinds == sorted(kinds, key=order.index), "make before break"
+
+
+@given(table_pairs(), st.sets(st.integers(0, 0xFFFF), max_size=8))
+def test_scope_is_never_violated(pair: tuple[Table, Table], owned: set[int]) -> None:
+    a, b = pair
+    scope = Scope(lambda k: hash(k) % 3 != 0, "two thirds")
+    desired = Table(
+        [e for k, e in b.items() if scope(k)] + [e for k, e in a.items() if not scope(k)]
+    )
+    plan = diff(a, desired, scope=scope)
+    assert all(scope(op.key) for op in plan)
+    result = _run(a, list(plan))
+    assert {k: e for k, e in result.items() if not scope(k)} == {
+        k: e for k, e in a.items() if not scope(k)
+    }
+    assert {k: e for k, e in result.items() if scope(k)} == {
+        k: e for k, e in b.items() if scope(k)
+    }
+
+
+def test_desired_outside_scope_is_refused() -> None:
+    svc = Service.tcp("192.0.2.1", 80)
+    with pytest.raises(ValidationError, match="outside the scope"):
+        diff(Table(), Table([svc]), scope=Scope.networks("10.0.0.0/8"))
+
+
+def test_scope_leaves_unowned_services_alone() -> None:
+    mine = Service.tcp("10.96.0.1", 80)
+    theirs = Service.tcp("192.0.2.1", 80)  # keepalived's, say
+    plan = diff(Table([mine, theirs]), Table(), scope=Scope.networks("10.96.0.0/12"))
+    assert [op.key for op in plan] == [mine.key]
+    assert Scope.of(Table([mine]))(mine.key) and not Scope.of(Table([mine]))(theirs.key)
+    both = Scope.networks("10.96.0.0/12") | Scope.fwmarks(5)
+    assert both(ServiceKey.mark(5)) and not both(theirs.key)
+    assert not (Scope.networks("10.0.0.0/8") & Scope.fwmarks(5))(mine.key)
+
+
+@given(tables(), st.data())
+def test_derived_tables_diff_fast_and_the_same(a: Table, data: st.DataObject) -> None:
+    b = a
+    for key in list(a)[:3]:
+        entry = a[key]
+        if entry.destinations and data.draw(st.booleans()):
+            d = entry.destinations[0]
+            b = b.with_destination(key, attrs.evolve(d, weight=(d.weight + 1) % 100))
+        elif data.draw(st.booleans()):
+            b = b.without_service(key)
+    b = b.with_service(Service.tcp("10.255.255.1", 9))
+    assert b.changed_since(a) is not None
+    fast = diff(a, b)
+    slow = diff(Table(a.values()), Table(b.values()))
+    assert fast.operations == slow.operations
+
+
+def test_stats_never_cause_operations() -> None:
+    from ipvs import Stats
+
+    svc = Service.tcp("10.0.0.1", 80)
+    d = Destination(address="10.1.0.1", port=80)
+    live_svc = attrs.evolve(svc, stats=Stats(connections=5))
+    live_d = attrs.evolve(d, active_connections=3, stats=Stats(bytes_in=10))
+    assert not diff(Table([(live_svc, [live_d])]), Table([(svc, [d])]))
+
+
+def test_identity_change_is_delete_and_add() -> None:
+    old = Service.tcp("10.0.0.1", 80, scheduler="rr")
+    new = Service.tcp("10.0.0.1", 8080, scheduler="rr")
+    plan = diff(Table([old]), Table([new]))
+    assert [type(op) for op in plan] == [AddService, DeleteService]
+
+
+def test_drain_sets_weight_zero_and_lists_the_drain() -> None:
+    tcp = Service.tcp("10.0.0.1", 80)
+    udp = Service.udp("10.0.0.1", 53)
+    a1 = Destination(address="10.1.0.1", port=80, weight=3)
+    a2 = Destination(address="10.1.0.2", port=80)
+    u1 = Destination(address="10.1.0.1", port=53)
+    current = Table([(tcp, [a1, a2]), (udp, [u1])])
+    desired = Table([(tcp, [a2]), (udp, [])])
+    plan = diff(current, desired, drain=True)
+    assert [op.describe() for op in plan] == [
+        "~ TCP 10.0.0.1:80 -> 10.1.0.1:80 weight 3 -> 0",
+        "- UDP 10.0.0.1:53 -> 10.1.0.1:53",
+    ]
+    assert [d.describe() for d in plan.drains] == ["TCP 10.0.0.1:80 -> 10.1.0.1:80"]
+    assert plan.drains[0].destination.weight == 0
+    # once at weight 0 a draining destination causes no further operation
+    after = plan.expected()
+    again = diff(after, desired, drain=True)
+    assert not again and len(again.drains) == 1
+
+
+def test_rendering_is_stable_and_readable() -> None:
+    web = Service.tcp("10.0.0.1", 80, scheduler="wlc")
+    old = Service.tcp("10.0.0.2", 443, scheduler="wlc")
+    d1 = Destination(address="10.1.0.1", port=80, forward=ForwardMethod.MASQ)
+    d2 = Destination(address="10.1.0.2", port=80, forward=ForwardMethod.MASQ, weight=2)
+    current = Table([(web, [d1]), (old, [])])
+    desired = Table([(attrs.evolve(web, scheduler="rr"), [attrs.evolve(d1, weight=5), d2])])
+    plan = diff(current, desired)
+    assert str(plan) == "\n".join(
+        [
+            "~ TCP 10.0.0.1:80 scheduler wlc -> rr",
+            "+ TCP 10.0.0.1:80 -> 10.1.0.2:80 masq weight=2",
+            "~ TCP 10.0.0.1:80 -> 10.1.0.1:80 weight 1 -> 5",
+            "- TCP 10.0.0.2:443",
+            "Plan: 1 to add, 2 to change, 1 to delete.",
+        ]
+    )
+    doc = json.loads(json.dumps(plan.to_dict()))
+    assert doc["summary"] == {"add": 1, "change": 2, "delete": 1}
+    assert doc["operations"][0] == {
+        "op": "update_service",
+        "service": "TCP 10.0.0.1:80",
+        "changes": {"scheduler": ["wlc", "rr"]},
+    }
+    assert isinstance(plan, Plan) and len(plan) == 4 and plan[0].key == web.key
+
+
+def test_delete_service_keeps_destinations_for_undo() -> None:
+    svc = Service.tcp("10.0.0.1", 80, scheduler="sh", timeout=30)
+    d = Destination(address="10.1.0.1", port=80, weight=7)
+    (op,) = diff(Table([(svc, [d])]), Table())
+    assert isinstance(op, DeleteService)
+    assert op.inverse() == [AddService(service=svc), AddDestination(service=svc.key, destination=d)]
+    assert op.describe() == "- TCP 10.0.0.1:80 (and its 1 destinations)"
+    assert DeleteDestination(service=svc.key, destination=d).inverse()[0].destination == d
+
+
+# -- tables and documents --------------------------------------------------------------
+
+
+def test_table_rejects_duplicates() -> None:
+    svc = Service.tcp("10.0.0.1", 80)
+    d = Destination(address="10.1.0.1", port=80)
+    with pytest.raises(ValidationError, match="listed twice"):
+        Table([svc, svc])
+    with pytest.raises(ValidationError, match="listed twice"):
+        Table([(svc, [d, attrs.evolve(d, weight=2)])])
+
+
+@given(tables(kernel=True))
+def test_document_round_trip(t: Table) -> None:
+    assert Table.from_dict(t.to_dict()) == t
+    assert Table.from_json(t.to_json()) == t
+    import yaml
+
+    assert Table.from_yaml(yaml.safe_dump(t.to_dict())) == t
+
+
+def test_yaml_document_example() -> None:
+    text = """
+services:
+  - protocol: tcp
+    address: 10.0.0.1
+    port: 80
+    scheduler: rr
+    destinations:
+      - {address: 10.1.0.1, port: 8080, forward: masq, weight: 3}
+  - fwmark: 7
+    family: inet6
+    flags: [persistent]
+    timeout: 300
+    netmask: 64
+"""
+    t = Table.from_yaml(text)
+    web = t[ServiceKey.tcp("10.0.0.1", 80)]
+    assert web.service.scheduler == "rr"
+    assert web.destinations == (
+        Destination(address="10.1.0.1", port=8080, forward=ForwardMethod.MASQ, weight=3),
+    )
+    mark = t[ServiceKey.mark(7, "inet6")].service
+    assert (mark.timeout, mark.netmask, mark.scheduler) == (300, 64, "wlc")
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"services": [{"protocol": "tcp", "address": "10.0.0.1"}]}, r"services\[0\]: missing 'port'"),
+        ({"services": [{"fwmark": 1, "port": 80}]}, r"services\[0\]: a fwmark service takes no port"),
+        ({"services": [{"fwmark": 1, "colour": "red"}]}, r"services\[0\]: unknown key\(s\) colour"),
+        (
+            {"services": [{"protocol": "tcp", "address": "10.0.0.1", "port": "80"}]},
+            r"services\[0\].port: expected an integer",
+        ),
+        (
+            {"services": [{"fwmark": 1, "destinations": [{"address": "10.0.0.1"}]}]},
+            r"services\[0\].destinations\[0\]: missing 'port'",
+        ),
+        (
+            {"services": [{"fwmark": 1, "destinations": [{"address": "x", "port": 1}]}]},
+            r"services\[0\].destinations\[0\]:",
+        ),
+        (
+            {"services": [{"fwmark": 1, "flags": ["sticky"]}]},
+            r"services\[0\].flags: unknown flag 'sticky'",
+        ),
+        (
+            {"services": [{"fwmark": 1, "destinations": [{"address": "10.0.0.1", "port": 1,
+                                                          "forward": "teleport"}]}]},
+            r"forward: unknown method 'teleport'",
+        ),  # fmt: skip
+        ({"servers": []}, r"document: unknown key\(s\) servers"),
+        ({"services": [{"fwmark": 1}, {"fwmark": 1}]}, r"listed twice"),
+    ],
+)
+def test_bad_documents_name_the_path(document: dict, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ValidationError, match=message):
+        Table.from_dict(document)
+
+
+def test_bad_json_and_yaml() -> None:
+    with pytest.raises(ValidationError, match="invalid JSON"):
+        Table.from_json("{")
+    with pytest.raises(ValidationError, match="invalid YAML"):
+        Table.from_yaml("services: [")
+    with pytest.raises(ValidationError, match="mapping"):
+        Table.from_yaml("- 1")
+
+
+def test_table_derivation_helpers() -> None:
+    svc = Service.tcp("10.0.0.1", 80)
+    d = Destination(address="10.1.0.1", port=80)
+    t = Table().with_service(svc).with_destination(svc, d)
+    assert t.destinations(svc) == (d,)
+    assert t.without_destination(svc.key, d.key).destinations(svc) == ()
+    assert svc.key not in t.without_service(svc)
+    assert t.with_service(attrs.evolve(svc, scheduler="rr")).destinations(svc) == (d,)
+    assert repr(t) == "<Table: 1 services, 1 destinations>"
+    assert t.filter(lambda k: False) == Table()
+    assert t.services() == [svc]
+    assert t[svc.key].service.netmask == IPv4Address("255.255.255.255")
