@@ -566,6 +566,11 @@ class Plan(Sequence[Operation]):
 
         return apply_plan(client, self, verify=verify, progress=progress)
 
+    def _repr_html_(self) -> str:
+        from ipvs._html import plan_html
+
+        return plan_html(self)
+
 
 def _simulate(table: Table, operations: Iterable[Operation]) -> Table:
     """Apply operations to a table the way the kernel would (strictly).

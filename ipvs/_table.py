@@ -342,6 +342,26 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
         """
         return Table(e for k, e in self._entries.items() if keep(k))
 
+    # -- presentation ------------------------------------------------------------
+
+    def _repr_html_(self) -> str:
+        from ipvs._html import table_html
+
+        return table_html(self)
+
+    def stats_frame(self) -> Any:
+        """Return the statistics as a pandas DataFrame (needs ``pip install 'ipvs[pandas]'``).
+
+        Returns:
+            One row per service and per destination.
+
+        Raises:
+            ImportError: pandas is not installed.
+        """
+        from ipvs._html import stats_frame
+
+        return stats_frame(self)
+
     # -- documents ---------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import errno as E
 import os
-import socket
+import _socket
 import struct
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -71,8 +71,8 @@ class NetlinkSocket:
             with _netns.entered(netns):
                 sock = self._open()
         self.sock = sock
-        self._set_buffer(socket.SO_SNDBUF, SO_SNDBUFFORCE, sndbuf)
-        self._set_buffer(socket.SO_RCVBUF, SO_RCVBUFFORCE, rcvbuf)
+        self._set_buffer(_socket.SO_SNDBUF, SO_SNDBUFFORCE, sndbuf)
+        self._set_buffer(_socket.SO_RCVBUF, SO_RCVBUFFORCE, rcvbuf)
         self.port_id: int = sock.getsockname()[0]
         self._seq = int.from_bytes(os.urandom(2), "little") << 8
         #: Syscall counters (``send`` and ``recv`` calls), for benchmarks and tests.
@@ -80,14 +80,14 @@ class NetlinkSocket:
         self.recvs = 0
         self._buf = bytearray(_RECV_BUFFER)
         self._view = memoryview(self._buf)
-        sndbuf_now = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        sndbuf_now = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_SNDBUF)
         # sendmsg refuses buffers larger than sk_sndbuf - 32; keep a margin.
         self.max_send = max(4096, min(sndbuf_now // 2, 1 << 20))
 
     @staticmethod
-    def _open() -> socket.socket:
-        sock = socket.socket(
-            socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_GENERIC
+    def _open() -> _socket.socket:
+        sock = _socket.socket(
+            _socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, NETLINK_GENERIC
         )
         try:
             sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)
@@ -100,9 +100,9 @@ class NetlinkSocket:
 
     def _set_buffer(self, plain: int, force: int, size: int) -> None:
         try:
-            self.sock.setsockopt(socket.SOL_SOCKET, force, size)
+            self.sock.setsockopt(_socket.SOL_SOCKET, force, size)
         except OSError:
-            self.sock.setsockopt(socket.SOL_SOCKET, plain, size)
+            self.sock.setsockopt(_socket.SOL_SOCKET, plain, size)
 
     def close(self) -> None:
         """Close the socket."""
@@ -143,7 +143,7 @@ class NetlinkSocket:
             OutcomeUnknown: the kernel dropped replies (ENOBUFS).
             DecodeError: a datagram was larger than the buffer.
         """
-        flags = socket.MSG_TRUNC | (0 if block else socket.MSG_DONTWAIT)
+        flags = _socket.MSG_TRUNC | (0 if block else _socket.MSG_DONTWAIT)
         while True:
             self.recvs += 1
             try:
