@@ -77,7 +77,60 @@ _EXPORTS: dict[str, str] = {
     "Transaction": "ipvs._apply",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AddDestination",
+    "AddService",
+    "ApplyError",
+    "ApplyResult",
+    "Batch",
+    "BatchError",
+    "Client",
+    "ConflictError",
+    "DaemonExists",
+    "DaemonNotFound",
+    "DaemonState",
+    "DecodeError",
+    "DeleteDestination",
+    "DeleteService",
+    "Destination",
+    "DestinationExists",
+    "DestinationNotFound",
+    "Drain",
+    "Family",
+    "ForwardMethod",
+    "IPVSError",
+    "IPVSPermissionError",
+    "IPVSUnavailable",
+    "Info",
+    "InvalidArgument",
+    "KernelError",
+    "Operation",
+    "OutcomeUnknown",
+    "Plan",
+    "Protocol",
+    "ReapResult",
+    "RollbackError",
+    "Scheduler",
+    "SchedulerNotFound",
+    "Scope",
+    "Service",
+    "ServiceEntry",
+    "ServiceExists",
+    "ServiceFlags",
+    "ServiceKey",
+    "ServiceNotFound",
+    "Stats",
+    "SyncDaemon",
+    "Table",
+    "Timeouts",
+    "Transaction",
+    "TunnelFlags",
+    "TunnelType",
+    "UpdateDestination",
+    "UpdateService",
+    "ValidationError",
+    "diff",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -95,59 +148,158 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from ipvs._apply import (
-        ApplyError,
-        ApplyResult,
-        ConflictError,
-        ReapResult,
-        RollbackError,
-        Transaction,
+        ApplyError as ApplyError,
     )
-    from ipvs._client import Batch, BatchError, Client
+    from ipvs._apply import (
+        ApplyResult as ApplyResult,
+    )
+    from ipvs._apply import (
+        ConflictError as ConflictError,
+    )
+    from ipvs._apply import (
+        ReapResult as ReapResult,
+    )
+    from ipvs._apply import (
+        RollbackError as RollbackError,
+    )
+    from ipvs._apply import (
+        Transaction as Transaction,
+    )
+    from ipvs._client import (
+        Batch as Batch,
+    )
+    from ipvs._client import (
+        BatchError as BatchError,
+    )
+    from ipvs._client import (
+        Client as Client,
+    )
     from ipvs._errors import (
-        DaemonExists,
-        DaemonNotFound,
-        DecodeError,
-        DestinationExists,
-        DestinationNotFound,
-        InvalidArgument,
-        IPVSError,
-        IPVSPermissionError,
-        IPVSUnavailable,
-        KernelError,
-        OutcomeUnknown,
-        SchedulerNotFound,
-        ServiceExists,
-        ServiceNotFound,
-        ValidationError,
+        DaemonExists as DaemonExists,
+    )
+    from ipvs._errors import (
+        DaemonNotFound as DaemonNotFound,
+    )
+    from ipvs._errors import (
+        DecodeError as DecodeError,
+    )
+    from ipvs._errors import (
+        DestinationExists as DestinationExists,
+    )
+    from ipvs._errors import (
+        DestinationNotFound as DestinationNotFound,
+    )
+    from ipvs._errors import (
+        InvalidArgument as InvalidArgument,
+    )
+    from ipvs._errors import (
+        IPVSError as IPVSError,
+    )
+    from ipvs._errors import (
+        IPVSPermissionError as IPVSPermissionError,
+    )
+    from ipvs._errors import (
+        IPVSUnavailable as IPVSUnavailable,
+    )
+    from ipvs._errors import (
+        KernelError as KernelError,
+    )
+    from ipvs._errors import (
+        OutcomeUnknown as OutcomeUnknown,
+    )
+    from ipvs._errors import (
+        SchedulerNotFound as SchedulerNotFound,
+    )
+    from ipvs._errors import (
+        ServiceExists as ServiceExists,
+    )
+    from ipvs._errors import (
+        ServiceNotFound as ServiceNotFound,
+    )
+    from ipvs._errors import (
+        ValidationError as ValidationError,
     )
     from ipvs._model import (
-        DaemonState,
-        Destination,
-        Family,
-        ForwardMethod,
-        Info,
-        Protocol,
-        Scheduler,
-        Service,
-        ServiceFlags,
-        ServiceKey,
-        Stats,
-        SyncDaemon,
-        Timeouts,
-        TunnelFlags,
-        TunnelType,
+        DaemonState as DaemonState,
+    )
+    from ipvs._model import (
+        Destination as Destination,
+    )
+    from ipvs._model import (
+        Family as Family,
+    )
+    from ipvs._model import (
+        ForwardMethod as ForwardMethod,
+    )
+    from ipvs._model import (
+        Info as Info,
+    )
+    from ipvs._model import (
+        Protocol as Protocol,
+    )
+    from ipvs._model import (
+        Scheduler as Scheduler,
+    )
+    from ipvs._model import (
+        Service as Service,
+    )
+    from ipvs._model import (
+        ServiceFlags as ServiceFlags,
+    )
+    from ipvs._model import (
+        ServiceKey as ServiceKey,
+    )
+    from ipvs._model import (
+        Stats as Stats,
+    )
+    from ipvs._model import (
+        SyncDaemon as SyncDaemon,
+    )
+    from ipvs._model import (
+        Timeouts as Timeouts,
+    )
+    from ipvs._model import (
+        TunnelFlags as TunnelFlags,
+    )
+    from ipvs._model import (
+        TunnelType as TunnelType,
     )
     from ipvs._plan import (
-        AddDestination,
-        AddService,
-        DeleteDestination,
-        DeleteService,
-        Drain,
-        Operation,
-        Plan,
-        Scope,
-        UpdateDestination,
-        UpdateService,
-        diff,
+        AddDestination as AddDestination,
     )
-    from ipvs._table import ServiceEntry, Table
+    from ipvs._plan import (
+        AddService as AddService,
+    )
+    from ipvs._plan import (
+        DeleteDestination as DeleteDestination,
+    )
+    from ipvs._plan import (
+        DeleteService as DeleteService,
+    )
+    from ipvs._plan import (
+        Drain as Drain,
+    )
+    from ipvs._plan import (
+        Operation as Operation,
+    )
+    from ipvs._plan import (
+        Plan as Plan,
+    )
+    from ipvs._plan import (
+        Scope as Scope,
+    )
+    from ipvs._plan import (
+        UpdateDestination as UpdateDestination,
+    )
+    from ipvs._plan import (
+        UpdateService as UpdateService,
+    )
+    from ipvs._plan import (
+        diff as diff,
+    )
+    from ipvs._table import (
+        ServiceEntry as ServiceEntry,
+    )
+    from ipvs._table import (
+        Table as Table,
+    )

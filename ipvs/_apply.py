@@ -501,6 +501,7 @@ def reap(
     grace: float | None = None,
     since: dict[Any, float] | None = None,
     current: Table | None = None,
+    count_inactive: bool = True,
     clock: Callable[[], float] = time.monotonic,
 ) -> ReapResult:
     """Delete drained destinations that have no connections left (or ran out of grace).
@@ -515,6 +516,9 @@ def reap(
         since: when each drain was first seen, keyed by ``(service key,
             destination key)``; updated in place. Needed for ``grace``.
         current: the known state, updated in the result.
+        count_inactive: wait for inactive connections (FIN_WAIT, TIME_WAIT,
+            which IPVS keeps for up to two minutes after a close) as well as
+            active ones; False deletes as soon as no connection is active.
         clock: the time source for ``grace``.
 
     Returns:
@@ -549,7 +553,9 @@ def reap(
                 since.pop(tag, None)
                 continue  # revived
             started = since.setdefault(tag, now)
-            idle = dest.active_connections == 0 and dest.inactive_connections == 0
+            idle = dest.active_connections == 0 and (
+                not count_inactive or dest.inactive_connections == 0
+            )
             if idle or (grace is not None and now - started >= grace):
                 to_delete.append(drain)
             else:

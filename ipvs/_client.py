@@ -780,6 +780,9 @@ class Client:
         *,
         grace: float | None = None,
         since: dict[Any, float] | None = None,
+        current: Table | None = None,
+        count_inactive: bool = True,
+        clock: Callable[[], float] | None = None,
     ) -> ReapResult:
         """Delete drained destinations whose connections have ended.
 
@@ -787,10 +790,22 @@ class Client:
             drains: the pending drains (from :attr:`ApplyResult.drains`).
             grace: seconds after which a drain is deleted even with connections.
             since: when each drain started (kept by the caller between rounds).
+            current: the known state; the result's ``table`` has the removals.
+            count_inactive: also wait for inactive connections (TIME_WAIT and
+                friends, kept up to two minutes after a close).
+            clock: the time source for ``grace`` (default: ``time.monotonic``).
 
         Returns:
             What was removed and what still drains.
         """
         from ipvs._apply import reap
 
-        return reap(self, drains, grace=grace, since=since)
+        return reap(
+            self,
+            drains,
+            grace=grace,
+            since=since,
+            current=current,
+            count_inactive=count_inactive,
+            **({} if clock is None else {"clock": clock}),
+        )

@@ -21,7 +21,7 @@ _STYLE = (
 
 def _bar(weight: int, total: int) -> str:
     share = weight / total if total else 0.0
-    width = int(round(share * 80))
+    width = round(share * 80)
     return (
         f'<span style="display:inline-block;width:{width}px;height:8px;background:#69c"></span>'
         f" {share:.0%}"
@@ -83,9 +83,7 @@ def table_html(table: Table) -> str:
     rows: list[str] = []
     for entry in table.entries():
         rows += _service_rows(entry.service, entry.destinations)
-    caption = (
-        f"<caption>{len(table)} services, {table.destination_count()} destinations</caption>"
-    )
+    caption = f"<caption>{len(table)} services, {table.destination_count()} destinations</caption>"
     return f'{_STYLE}<table class="ipvs">{caption}{_HEAD}{"".join(rows)}</table>'
 
 

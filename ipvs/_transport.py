@@ -10,9 +10,9 @@ it is only valid until the next receive, so callers decode at once.
 
 from __future__ import annotations
 
+import _socket
 import errno as E
 import os
-import _socket
 import struct
 from collections.abc import Callable, Sequence
 from typing import TypeVar

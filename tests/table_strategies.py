@@ -58,7 +58,12 @@ def kernel_services(draw: st.DrawFn, key: ServiceKey) -> Service:
     flags = draw(
         st.sets(
             st.sampled_from(
-                [ServiceFlags.PERSISTENT, ServiceFlags.ONEPACKET, ServiceFlags.SCHED1, ServiceFlags.SCHED2]
+                [
+                    ServiceFlags.PERSISTENT,
+                    ServiceFlags.ONEPACKET,
+                    ServiceFlags.SCHED1,
+                    ServiceFlags.SCHED2,
+                ]
             )
         )
     )
@@ -84,7 +89,9 @@ def kernel_destinations(draw: st.DrawFn, family: Family) -> Destination:
     address = draw(_v4_unicast if dfam == Family.INET else _v6_unicast)
     upper = draw(st.sampled_from([0, 100, 1000]))
     lower = draw(st.sampled_from([0, upper // 2, upper]))
-    tunnel_type = draw(st.sampled_from(TunnelType)) if forward == ForwardMethod.TUNNEL else TunnelType.IPIP
+    tunnel_type = (
+        draw(st.sampled_from(TunnelType)) if forward == ForwardMethod.TUNNEL else TunnelType.IPIP
+    )
     tunnel_port = draw(st.sampled_from([0, 6080])) if tunnel_type != TunnelType.IPIP else 0
     if tunnel_type == TunnelType.GUE:
         tunnel_port = 6080

@@ -27,6 +27,13 @@ def test_import_ipvs_is_light() -> None:
     import subprocess
     import sys
 
-    code = "import sys, ipvs; print(sorted(m for m in sys.modules if m.startswith(('ipvs', 'attr', 'pyroute2', 'socket'))))"
+    code = (
+        "import sys, ipvs; print(sorted(m for m in sys.modules"
+        " if m.startswith(('ipvs', 'attr', 'pyroute2', 'socket'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['ipvs']"
+
+
+def test_exports_table_matches_all() -> None:
+    assert sorted(ipvs._EXPORTS) == ipvs.__all__

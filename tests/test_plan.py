@@ -142,9 +142,7 @@ def test_scope_is_never_violated(pair: tuple[Table, Table], owned: set[int]) -> 
     assert {k: e for k, e in result.items() if not scope(k)} == {
         k: e for k, e in a.items() if not scope(k)
     }
-    assert {k: e for k, e in result.items() if scope(k)} == {
-        k: e for k, e in b.items() if scope(k)
-    }
+    assert {k: e for k, e in result.items() if scope(k)} == {k: e for k, e in b.items() if scope(k)}
 
 
 def test_desired_outside_scope_is_refused() -> None:
@@ -305,8 +303,14 @@ services:
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        ({"services": [{"protocol": "tcp", "address": "10.0.0.1"}]}, r"services\[0\]: missing 'port'"),
-        ({"services": [{"fwmark": 1, "port": 80}]}, r"services\[0\]: a fwmark service takes no port"),
+        (
+            {"services": [{"protocol": "tcp", "address": "10.0.0.1"}]},
+            r"services\[0\]: missing 'port'",
+        ),
+        (
+            {"services": [{"fwmark": 1, "port": 80}]},
+            r"services\[0\]: a fwmark service takes no port",
+        ),
         ({"services": [{"fwmark": 1, "colour": "red"}]}, r"services\[0\]: unknown key\(s\) colour"),
         (
             {"services": [{"protocol": "tcp", "address": "10.0.0.1", "port": "80"}]},
@@ -325,10 +329,16 @@ services:
             r"services\[0\].flags: unknown flag 'sticky'",
         ),
         (
-            {"services": [{"fwmark": 1, "destinations": [{"address": "10.0.0.1", "port": 1,
-                                                          "forward": "teleport"}]}]},
+            {
+                "services": [
+                    {
+                        "fwmark": 1,
+                        "destinations": [{"address": "10.0.0.1", "port": 1, "forward": "teleport"}],
+                    }
+                ]
+            },
             r"forward: unknown method 'teleport'",
-        ),  # fmt: skip
+        ),
         ({"servers": []}, r"document: unknown key\(s\) servers"),
         ({"services": [{"fwmark": 1}, {"fwmark": 1}]}, r"listed twice"),
     ],

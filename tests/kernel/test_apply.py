@@ -41,7 +41,9 @@ def client() -> Client:
 
 
 @given(pair=table_pairs(kernel=True))
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_apply_converges_to_the_desired_table(client: Client, pair: tuple[Table, Table]) -> None:
     a, b = pair
     client.flush()
@@ -74,7 +76,9 @@ def _big_tables(n_services: int = 100, per_service: int = 10) -> tuple[Table, Ta
         desired.append(ServiceEntry(service=new_svc, destinations=new_dests))
     for i in range(n_services):  # brand-new services
         svc = Service.udp(f"10.3.{i // 250}.{i % 250 + 1}", 53, scheduler="sh")
-        dests = [Destination(address=f"10.4.{i % 250}.{j + 1}", port=53) for j in range(per_service)]
+        dests = [
+            Destination(address=f"10.4.{i % 250}.{j + 1}", port=53) for j in range(per_service)
+        ]
         desired.append(ServiceEntry(service=svc, destinations=dests))
     return Table(current), Table(desired)
 
@@ -128,7 +132,9 @@ def test_any_failing_operation_rolls_everything_back(client: Client) -> None:
 
 
 def test_rollback_restores_deleted_services_with_all_settings(client: Client) -> None:
-    svc = Service.tcp("10.0.0.1", 80, scheduler="sh", flags=1 | 8, timeout=600, netmask="255.255.0.0")
+    svc = Service.tcp(
+        "10.0.0.1", 80, scheduler="sh", flags=1 | 8, timeout=600, netmask="255.255.0.0"
+    )
     d = Destination(
         address="10.1.0.1", port=80, forward="tunnel", weight=9, upper_threshold=50,
         lower_threshold=10, tunnel_type="gue", tunnel_port=6080, tunnel_flags=1,
