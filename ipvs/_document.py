@@ -297,7 +297,7 @@ def table_to_dict(table: Table) -> dict[str, Any]:
             doc["netmask"] = str(svc.netmask) if svc.family == Family.INET else svc.netmask
         if svc.pe_name:
             doc["pe"] = svc.pe_name
-        doc["destinations"] = [_dest_doc(d) for d in entry.destinations]
+        doc["destinations"] = [_dest_doc(d) for d in entry.sorted_destinations()]
         out.append(doc)
     return {"services": out}
 

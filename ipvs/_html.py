@@ -82,7 +82,7 @@ def table_html(table: Table) -> str:
     """
     rows: list[str] = []
     for entry in table.entries():
-        rows += _service_rows(entry.service, entry.destinations)
+        rows += _service_rows(entry.service, entry.sorted_destinations())
     caption = f"<caption>{len(table)} services, {table.destination_count()} destinations</caption>"
     return f'{_STYLE}<table class="ipvs">{caption}{_HEAD}{"".join(rows)}</table>'
 
@@ -154,7 +154,7 @@ def stats_frame(table: Table) -> Any:
         row: dict[str, Any] = {"service": svc.describe(), "destination": None}
         row.update({f: getattr(svc.stats, f) if svc.stats else 0 for f in _STATS_FIELDS})
         rows.append(row)
-        for d in entry.destinations:
+        for d in entry.sorted_destinations():
             row = {
                 "service": svc.describe(),
                 "destination": d.describe(),

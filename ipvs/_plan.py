@@ -676,7 +676,7 @@ def diff(
             continue
         if want.service != have.service:
             ops.append(UpdateService(old=have.service, new=want.service))
-        if want.destinations == have.destinations:
+        if want.sorted_destinations() == have.sorted_destinations():
             continue
         have_d = have.destination_map()
         want_d = want.destination_map()

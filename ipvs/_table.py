@@ -29,16 +29,19 @@ __all__ = ["DestinationKey", "ServiceEntry", "Table"]
 DestinationKey = tuple[IPv4Address | IPv6Address, int]
 
 
-def _sorted_destinations(value: Iterable[Destination]) -> tuple[Destination, ...]:
-    dests = tuple(value)
-    for d in dests:
+def _check_destinations(value: tuple[Destination, ...]) -> tuple[Destination, ...]:
+    for d in value:
         if not isinstance(d, Destination):
             raise ValidationError(f"ServiceEntry.destinations: expected Destination, got {d!r}")
-    ordered = tuple(sorted(dests, key=Destination.sort_key))
+    ordered = tuple(sorted(value, key=Destination.sort_key))
     for a, b in itertools.pairwise(ordered):
         if a.key == b.key:
             raise ValidationError(f"destination {a.describe()} is listed twice")
     return ordered
+
+
+def _as_tuple(value: Iterable[Destination]) -> tuple[Destination, ...]:
+    return tuple(value)
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -47,20 +50,30 @@ class ServiceEntry:
 
     Args:
         service: the service.
-        destinations: its destinations, in any order; they are stored sorted
-            by address and port, each address and port at most once.
+        destinations: its destinations, each address and port at most once.
+            Their order is kept as given (a snapshot keeps the kernel's order,
+            newest first, which ipvsadm's sorting depends on) but does not
+            matter for equality.
 
     Raises:
         ValidationError: a destination is listed twice or is not a Destination.
     """
 
     service: Service = attrs.field()
-    destinations: tuple[Destination, ...] = attrs.field(default=(), converter=_sorted_destinations)
+    destinations: tuple[Destination, ...] = attrs.field(default=(), converter=_as_tuple, eq=False)
+    _sorted: tuple[Destination, ...] = attrs.field(init=False, repr=False)
 
     @service.validator
     def _check_service(self, _attribute: Any, value: object) -> None:
         if not isinstance(value, Service):
             raise ValidationError(f"ServiceEntry.service: expected Service, got {value!r}")
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_sorted", _check_destinations(self.destinations))
+
+    def sorted_destinations(self) -> tuple[Destination, ...]:
+        """Return the destinations sorted by family, address and port."""
+        return self._sorted
 
     @property
     def key(self) -> ServiceKey:
@@ -212,7 +225,7 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
             key: the service or its key.
 
         Returns:
-            The destinations, sorted.
+            The destinations in their stored order (the kernel's, for a snapshot).
 
         Raises:
             KeyError: no such service in the table.

@@ -73,8 +73,11 @@ def test_success_status_is_zero_through_the_cli() -> None:
 def test_timeout_kills_the_guest() -> None:
     _need_uml()
     started = time.monotonic()
+    box = Sandbox(timeout=8)
     with pytest.raises(SandboxTimeout, match="longer than 8 s"):
-        Sandbox(timeout=8).run(["sleep", "600"], output=io.BytesIO())
+        box.run(["sleep", "600"], output=io.BytesIO())
     assert time.monotonic() - started < 60
-    leftover = subprocess.run(["pgrep", "-f", "ipvs-sandbox-"], capture_output=True)
-    assert leftover.stdout == b""
+    assert box.last_workdir is not None
+    leftover = subprocess.run(["pgrep", "-f", box.last_workdir], capture_output=True)
+    assert leftover.stdout == b"", "guest processes survived the timeout"
+    assert not os.path.exists(box.last_workdir)

@@ -240,6 +240,9 @@ class Sandbox:
         self.kernel = kernel
         self.modules = tuple(modules)
         self.env = dict(env or {})
+        #: The private directory of the last run (its init script's folder);
+        #: every guest process has it on its command line.
+        self.last_workdir: str | None = None
 
     def _kernel_path(self) -> str:
         path = shutil.which(self.kernel)
@@ -329,6 +332,7 @@ class Sandbox:
         cwd = os.path.abspath(cwd or os.getcwd())
         marker = "@@ipvs-sandbox-" + secrets.token_hex(8)
         workdir = tempfile.mkdtemp(prefix="ipvs-sandbox-", dir=_script_dir())
+        self.last_workdir = workdir
         try:
             init = os.path.join(workdir, "init")
             with open(init, "w", encoding="utf-8") as fh:
