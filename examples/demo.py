@@ -23,7 +23,6 @@ the sandbox kernel::
 from __future__ import annotations
 
 import collections
-import importlib.util
 import ipaddress
 import itertools
 import os
@@ -32,6 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 
 import ipvs
+from ipvs import ipvsadm
 from ipvs.testing.topology import Connection, Topology
 
 VIP = "100.100.100.100"
@@ -64,60 +64,11 @@ def check(condition: bool, message: str) -> None:
 # ipvsadm-style listings
 # --------------------------------------------------------------------------
 
-_FORWARD = {
-    ipvs.ForwardMethod.MASQ: "Masq",
-    ipvs.ForwardMethod.LOCAL: "Local",
-    ipvs.ForwardMethod.TUNNEL: "Tunnel",
-    ipvs.ForwardMethod.ROUTE: "Route",
-    ipvs.ForwardMethod.BYPASS: "Bypass",
-}
-
-
-def _own_listing(table: ipvs.Table, *, stats: bool, info: ipvs.Info | None) -> str:
-    """A listing like ``ipvsadm -Ln`` (``--stats``), until ipvs.ipvsadm exists."""
-    lines = [info.describe()] if info is not None else []
-    if stats:
-        lines.append(
-            "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes"
-        )
-        lines.append("  -> RemoteAddress:Port")
-    else:
-        lines.append("Prot LocalAddress:Port Scheduler Flags")
-        lines.append("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn")
-
-    def counters(s: ipvs.Stats | None) -> str:
-        s = s or ipvs.Stats()
-        values = (s.connections, s.packets_in, s.packets_out, s.bytes_in, s.bytes_out)
-        return " ".join(f"{v:>8}" for v in values)
-
-    for entry in table.entries():
-        svc = entry.service
-        proto = svc.protocol.name if svc.protocol is not None else "FWM"
-        head = f"{proto:<4} {svc.key.describe().split(' ', 1)[-1]}"
-        if stats:
-            lines.append(f"{head:<33} {counters(svc.stats)}")
-        else:
-            lines.append(f"{head} {svc.scheduler}")
-        for d in entry.destinations:
-            if stats:
-                lines.append(f"  -> {d.describe():<28} {counters(d.stats)}")
-            else:
-                lines.append(
-                    f"  -> {d.describe():<28} {_FORWARD[d.forward]:<7} {d.weight:<6} "
-                    f"{d.active_connections:<10} {d.inactive_connections:<10}"
-                )
-    return "\n".join(lines)
-
 
 def listing(client: ipvs.Client, *, stats: bool = False) -> str:
     """List the kernel's table like ``ipvsadm -Ln`` (or ``-Ln --stats``)."""
-    table, info = client.snapshot(), client.info()
-    if importlib.util.find_spec("ipvs.ipvsadm") is not None:
-        from ipvs import ipvsadm  # type: ignore[attr-defined,unused-ignore]
-
-        text: str = ipvsadm.listing(table, stats=stats, info=info)
-        return text.rstrip("\n")
-    return _own_listing(table, stats=stats, info=info)
+    text = ipvsadm.listing(client.snapshot(), stats=stats, info=client.info())
+    return text.rstrip("\n")
 
 
 # --------------------------------------------------------------------------

@@ -372,10 +372,19 @@ def build_parser() -> argparse.ArgumentParser:
     Returns:
         The parser.
     """
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--netns", metavar="NAME", help="network namespace (name or path)")
-    common.add_argument("--json", action="store_true", help="print data as JSON")
-    common.add_argument("-q", "--quiet", action="store_true", help="print less")
+
+    def options(suppress: bool) -> argparse.ArgumentParser:
+        # The subcommands repeat the global options so they may come after the
+        # command too; there they must not reset what was given before it.
+        extra: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
+        p = argparse.ArgumentParser(add_help=False)
+        p.add_argument("--netns", metavar="NAME", help="network namespace (name or path)", **extra)
+        p.add_argument("--json", action="store_true", help="print data as JSON", **extra)
+        p.add_argument("-q", "--quiet", action="store_true", help="print less", **extra)
+        return p
+
+    common = options(suppress=False)
+    repeated = options(suppress=True)
 
     parser = argparse.ArgumentParser(
         prog="ipvs",
@@ -386,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(name: str, func: Callable[[argparse.Namespace], int], text: str) -> Any:
-        p = sub.add_parser(name, help=text, description=text, parents=[common])
+        p = sub.add_parser(name, help=text, description=text, parents=[repeated])
         p.set_defaults(func=func)
         return p
 
