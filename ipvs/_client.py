@@ -382,13 +382,16 @@ class Client:
         obj: Any,
         build: Callable[[int, int], bytes],
         on_reply: Callable[[memoryview], None] | None = None,
+        *,
+        barrier: bool = False,
     ) -> None:
         family = self.family_id
         seq = self._sock.next_seq()
         message = build(family, seq)
         callback = None if on_reply is None else (lambda _k, payload: on_reply(payload[4:]))
+        barrier_seq = self._sock.next_seq() if barrier else None
         try:
-            self._sock.request(message, seq, callback)
+            self._sock.request(message, seq, callback, barrier_seq)
         except KernelError as exc:
             if type(exc) is KernelError:
                 raise error_for(exc.errno or 0, operation, obj) from None
@@ -485,7 +488,10 @@ class Client:
             lambda area: out.append(C.decode_destination(area, family)),
         )
         if not out:
-            self.service(k)  # raises ServiceNotFound when it is missing
+            try:
+                self.service(k)
+            except ServiceNotFound:
+                raise error_for(E.ESRCH, "destinations", k) from None
         return out
 
     def timeouts(self) -> Timeouts:
@@ -652,7 +658,12 @@ class Client:
         """
         if not isinstance(daemon, SyncDaemon):
             raise ValidationError(f"expected SyncDaemon, got {daemon!r}")
-        self._call("start_daemon", daemon, lambda f, q: C.encode_new_daemon(f, q, _ACK, daemon))
+        self._call(
+            "start_daemon",
+            daemon,
+            lambda f, q: C.encode_new_daemon(f, q, _ACK, daemon),
+            barrier=True,
+        )
 
     def stop_daemon(self, state: DaemonState | SyncDaemon | str) -> None:
         """Stop the master or backup synchronisation daemon.
@@ -675,7 +686,14 @@ class Client:
                 ) from None
         else:
             which = DaemonState(state)
-        self._call("stop_daemon", which, lambda f, q: C.encode_del_daemon(f, q, _ACK, which))
+        # Stopping a daemon whose thread has not run yet makes the kernel
+        # return EINTR, and then it acknowledges nothing: the barrier ends the wait.
+        self._call(
+            "stop_daemon",
+            which,
+            lambda f, q: C.encode_del_daemon(f, q, _ACK, which),
+            barrier=True,
+        )
 
     def zero(self, service: Service | ServiceKey | None = None) -> None:
         """Reset statistics: of one service and its destinations, or of everything.

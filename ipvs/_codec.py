@@ -619,12 +619,15 @@ def decode_service(attrs_area: memoryview | bytes) -> Service:
     return _service_from(_decode_nest(nest, SVC_POLICY))
 
 
-# Fast path for the kernel's destination dump message (x86_64 and friends: no PAD).
+# Fast path for the kernel's destination dump message. Two layouts exist: without
+# PAD attributes (x86_64 and other architectures with efficient unaligned access)
+# and with them (e.g. User-Mode Linux, our sandbox), where a zero-length PAD
+# precedes each 64-bit counter that would not be 8-byte aligned.
 # Each attribute header (u16 len, u16 type) is read as one native u32 and
 # compared with the expected value; the values are read in the same unpack.
-def _build_dest_fast() -> tuple[
-    struct.Struct, Callable[[tuple[Any, ...]], Any], tuple[int, ...], dict[str, int]
-]:
+def _build_dest_fast(
+    padded: bool,
+) -> tuple[struct.Struct, Callable[[tuple[Any, ...]], Any], tuple[int, ...], dict[str, int]]:
     fmt = ["="]
     expected: list[int] = []
     hdr_idx: list[int] = []
@@ -641,7 +644,11 @@ def _build_dest_fast() -> tuple[
             where[name] = count
             count += 1
 
-    field(336, CmdAttr.DEST)
+    def pad() -> None:
+        if padded:
+            field(4, StatsAttr.PAD)
+
+    field(380 if padded else 336, CmdAttr.DEST)
     field(20, DestAttr.ADDR, "16s", ("addr",))
     field(6, DestAttr.PORT, "BB2x", ("port_hi", "port_lo"))
     field(8, DestAttr.FWD_METHOD, "I", ("fwd",))
@@ -655,25 +662,46 @@ def _build_dest_fast() -> tuple[
     field(8, DestAttr.INACT_CONNS, "I", ("inactive",))
     field(8, DestAttr.PERSIST_CONNS, "I", ("persist",))
     field(6, DestAttr.ADDR_FAMILY, "H2x", ("family",))
-    field(92, DestAttr.STATS, "88x")  # the 32-bit copy is not needed
-    field(124, DestAttr.STATS64)
+    if padded:
+        field(100, DestAttr.STATS, "96x")  # the 32-bit copy is not needed
+    else:
+        field(92, DestAttr.STATS, "88x")
+    field(160 if padded else 124, DestAttr.STATS64)
     for stat in range(1, 11):
+        if stat > 1:
+            pad()
         field(12, stat, "Q", (f"stat{stat}",))
     st = struct.Struct("".join(fmt))
-    assert st.size == 336
+    assert st.size == (380 if padded else 336)
     return st, itemgetter(*hdr_idx), tuple(expected), where
 
 
 _NLA_HDR = struct.Struct("=HH")
-_DEST_FAST, _dest_fast_headers, _DEST_FAST_EXPECTED, _W = _build_dest_fast()
+_DEST_FAST, _dest_fast_headers, _DEST_FAST_EXPECTED, _W = _build_dest_fast(False)
+_DEST_PAD, _dest_pad_headers, _DEST_PAD_EXPECTED, _WP = _build_dest_fast(True)
 _DEST_FAST_SIZE = _DEST_FAST.size
-_dest_fast_unpack = _DEST_FAST.unpack_from
+_DEST_PAD_SIZE = _DEST_PAD.size
+# (unpack, header getter, expected headers, stats slice) by message size
+_DEST_LAYOUTS = {
+    _DEST_FAST.size: (
+        _DEST_FAST.unpack_from,
+        _dest_fast_headers,
+        _DEST_FAST_EXPECTED,
+        slice(_W["stat1"], _W["stat10"] + 1, _W["stat2"] - _W["stat1"]),
+    ),
+    _DEST_PAD.size: (
+        _DEST_PAD.unpack_from,
+        _dest_pad_headers,
+        _DEST_PAD_EXPECTED,
+        slice(_WP["stat1"], _WP["stat10"] + 1, _WP["stat2"] - _WP["stat1"]),
+    ),
+}
+assert all(_W[k] == _WP[k] for k in _W if not k.startswith("stat"))
 _I_ADDR, _I_PORT_HI, _I_PORT_LO = _W["addr"], _W["port_hi"], _W["port_lo"]
 _I_FWD, _I_WEIGHT, _I_TTYPE = _W["fwd"], _W["weight"], _W["tun_type"]
 _I_TPORT_HI, _I_TPORT_LO, _I_TFLAGS = _W["tun_port_hi"], _W["tun_port_lo"], _W["tun_flags"]
 _I_UPPER, _I_LOWER, _I_FAMILY = _W["upper"], _W["lower"], _W["family"]
 _I_ACTIVE, _I_INACT, _I_PERSIST = _W["active"], _W["inactive"], _W["persist"]
-_I_STATS = slice(_W["stat1"], _W["stat10"] + 1, _W["stat2"] - _W["stat1"])
 _FWD = tuple(ForwardMethod(i) for i in range(5))
 _TUN_TYPE = tuple(TunnelType(i) for i in range(3))
 _TUN_FLAGS = tuple(TunnelFlags(i) for i in range(4))
@@ -683,9 +711,13 @@ _from_bytes = int.from_bytes
 
 
 def _dest_fast(area: memoryview | bytes) -> Destination | None:
-    """Decode the usual kernel layout, or return None to use the generic parser."""
-    vals = _dest_fast_unpack(area)
-    if _dest_fast_headers(vals) != _DEST_FAST_EXPECTED:
+    """Decode the usual kernel layouts, or return None to use the generic parser."""
+    layout = _DEST_LAYOUTS.get(len(area))
+    if layout is None:
+        return None
+    unpack, headers, expected, stats = layout
+    vals = unpack(area)
+    if headers(vals) != expected:
         return None
     family = vals[_I_FAMILY]
     address: IPv4Address | IPv6Address
@@ -723,7 +755,7 @@ def _dest_fast(area: memoryview | bytes) -> Destination | None:
         vals[_I_ACTIVE],
         vals[_I_INACT],
         vals[_I_PERSIST],
-        _unchecked_stats(*vals[_I_STATS]),
+        _unchecked_stats(*vals[stats]),
     )
 
 
@@ -745,7 +777,7 @@ def decode_destination(attrs_area: memoryview | bytes, service_family: int) -> D
         DecodeError: the message is malformed.
     """
     try:
-        if len(attrs_area) == _DEST_FAST_SIZE:
+        if len(attrs_area) in _DEST_LAYOUTS:
             dest = _dest_fast(attrs_area)
             if dest is not None:
                 return dest

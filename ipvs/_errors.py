@@ -7,6 +7,7 @@ Where a standard library exception fits, the class also derives from it, so
 
 from __future__ import annotations
 
+import enum
 import errno as _errno
 import os
 from typing import Any
@@ -57,6 +58,7 @@ class KernelError(IPVSError, OSError):
     def __init__(
         self, errno: int, operation: str = "", obj: Any = None, message: str | None = None
     ) -> None:
+        self._message = message
         self.operation = operation
         self.object = obj
         self.index: int | None = None
@@ -73,12 +75,18 @@ class KernelError(IPVSError, OSError):
         return self.strerror or ""
 
     def __reduce__(self) -> tuple[Any, ...]:  # keep pickling working
-        return (type(self), (self.errno, self.operation, self.object))
+        return (
+            type(self),
+            (self.errno, self.operation, self.object, self._message),
+            {"index": self.index},
+        )
 
 
 def _describe(obj: Any) -> str:
     if isinstance(obj, tuple):
         return " -> ".join(_describe(o) for o in obj)
+    if isinstance(obj, enum.Enum):
+        return f"{obj.name.lower()} daemon" if type(obj).__name__ == "DaemonState" else obj.name
     describe = getattr(obj, "describe", None)
     if callable(describe):
         return str(describe())

@@ -154,6 +154,7 @@ class NetlinkSocket:
                 continue
             except OSError as exc:
                 if exc.errno == E.ENOBUFS:
+                    self._drain()
                     raise OutcomeUnknown(
                         E.ENOBUFS,
                         message="the kernel dropped replies (receive queue overflow, ENOBUFS): "
@@ -164,6 +165,17 @@ class NetlinkSocket:
                 raise DecodeError(f"netlink datagram of {n} bytes exceeds the receive buffer")
             return self._view[:n]
 
+    def _drain(self) -> None:
+        """Discard whatever is queued, so the socket is usable after an overflow."""
+        while True:
+            try:
+                self.sock.recv_into(self._buf, _RECV_BUFFER, _socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                if exc.errno != E.ENOBUFS:
+                    return
+
     # -- request patterns ------------------------------------------------------
 
     def request(
@@ -171,6 +183,7 @@ class NetlinkSocket:
         message: bytes | bytearray,
         seq: int,
         on_reply: Callable[[int, memoryview], None] | None = None,
+        barrier_seq: int | None = None,
     ) -> None:
         """Send one request (with NLM_F_ACK or a reply expected) and wait for its end.
 
@@ -182,6 +195,11 @@ class NetlinkSocket:
             seq: its sequence number.
             on_reply: called with (message type, payload view) for each reply
                 message that is neither an error nor done.
+            barrier_seq: if given, an acknowledged no-op with this sequence
+                number is sent in the same ``sendmsg``; its acknowledgement
+                ends the request even if the kernel sent none for the request
+                itself (it sends none when an operation returns EINTR, as
+                stopping a sync daemon can).
 
         Raises:
             KernelError: the kernel answered with an error (plain; the caller
@@ -191,6 +209,11 @@ class NetlinkSocket:
         flags = _HDR.unpack_from(message)[2]
         dump = bool(flags & 0x300)
         needs_ack = bool(flags & NLM_F_ACK) and not dump
+        if barrier_seq is not None:
+            message = bytes(message) + _HDR.pack(
+                16, NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK, barrier_seq, 0
+            )
+        error = 0
         self.sock.send(message)
         self.sends += 1
         while True:
@@ -202,9 +225,17 @@ class NetlinkSocket:
                 length, kind, mflags, mseq, _pid = _HDR.unpack_from(view, off)
                 if length < 16 or off + length > end:
                     raise DecodeError(f"netlink message length {length} is invalid")
+                if barrier_seq is not None and mseq == barrier_seq and kind == NLMSG_ERROR:
+                    if error:
+                        raise KernelError(-error)
+                    return
                 if mseq == seq:
                     if kind == NLMSG_ERROR:
                         (err,) = _ERR.unpack_from(view, off + 16)
+                        if barrier_seq is not None:
+                            error = err  # the barrier's acknowledgement follows
+                            off += (length + 3) & ~3
+                            continue
                         if err:
                             raise KernelError(-err)
                         return

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv6Address
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -1024,7 +1025,16 @@ def test_round_trip_random_tables(table: Table) -> None:
     assert parse_table(text) == table
     # Without thresholds, only the thresholds are lost.
     plain = parse_table(save(table))
-    assert save(plain, thresholds=True) == save(table, thresholds=False)
+    stripped = Table(
+        ServiceEntry(
+            service=e.service,
+            destinations=[
+                attrs.evolve(d, upper_threshold=0, lower_threshold=0) for d in e.destinations
+            ],
+        )
+        for e in table.values()
+    )
+    assert plain == stripped
     # Re-parsing what was saved again gives the same table. (Not always the
     # same text: like the kernel, a restore lists destinations newest first,
     # and ipvsadm's sort keeps that order for addresses it considers equal.)
