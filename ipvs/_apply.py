@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ipvs._client import Batch, Client
+from ipvs._codec import Command
 from ipvs._errors import (
     DestinationExists,
     DestinationNotFound,
@@ -46,6 +47,7 @@ from ipvs._plan import (
     UpdateDestination,
     UpdateService,
     diff,
+    gc_paused,
 )
 from ipvs._table import ServiceEntry, Table
 
@@ -144,19 +146,24 @@ class ApplyResult:
         return str(self.plan)
 
 
+_NEW_DEST, _SET_DEST, _DEL_DEST = Command.NEW_DEST, Command.SET_DEST, Command.DEL_DEST
+
+
 def _queue(batch: Batch, op: Operation) -> None:
-    if isinstance(op, AddService):
+    # Plan operations hold validated model objects: queue them directly.
+    q = batch._queue_unchecked
+    if isinstance(op, AddDestination):
+        q("add_destination", _NEW_DEST, (op.service, op.destination), op.service, op.destination)
+    elif isinstance(op, UpdateDestination):
+        q("update_destination", _SET_DEST, (op.service, op.new), op.service, op.new)
+    elif isinstance(op, DeleteDestination):
+        q("delete_destination", _DEL_DEST, (op.service, op.destination), op.service, op.destination)
+    elif isinstance(op, AddService):
         batch.add_service(op.service)
     elif isinstance(op, UpdateService):
         batch.update_service(op.new)
-    elif isinstance(op, DeleteService):
-        batch.delete_service(op.service.key)
-    elif isinstance(op, AddDestination):
-        batch.add_destination(op.service, op.destination)
-    elif isinstance(op, UpdateDestination):
-        batch.update_destination(op.service, op.new)
     else:
-        batch.delete_destination(op.service, op.destination)
+        batch.delete_service(op.service.key)
 
 
 def send_operations(
@@ -178,8 +185,9 @@ def send_operations(
         OutcomeUnknown: replies were lost.
     """
     batch = client.batch()
-    for op in operations:
-        _queue(batch, op)
+    with gc_paused():
+        for op in operations:
+            _queue(batch, op)
     return {err.index if err.index is not None else -1: err for err in batch.send(progress)}
 
 

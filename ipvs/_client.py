@@ -223,6 +223,12 @@ class Batch:
         k, d = _key(service), _dest(destination)
         self._queue("delete_destination", C.Command.DEL_DEST, (k, d), k, d)
 
+    def _queue_unchecked(
+        self, name: str, cmd: int, obj: Any, key: ServiceKey | None, payload: Any
+    ) -> None:
+        """Queue an operation whose arguments are already model objects (internal)."""
+        self._ops.append((name, cmd, obj, key, payload))
+
     def messages(self, family_id: int, first_seq: int) -> list[bytes]:
         """Encode the queued operations (message ``i`` gets ``first_seq + i``).
 
