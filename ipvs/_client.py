@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import errno as E
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -229,18 +229,16 @@ class Batch:
         """Queue an operation whose arguments are already model objects (internal)."""
         self._ops.append((name, cmd, obj, key, payload))
 
-    def messages(self, family_id: int, first_seq: int) -> list[bytes]:
-        """Encode the queued operations (message ``i`` gets ``first_seq + i``).
+    def messages(self, family_id: int, first_seq: int) -> Iterator[bytes]:
+        """Encode the queued operations lazily (message ``i`` gets ``first_seq + i``).
 
         Args:
             family_id: the IPVS family id.
             first_seq: the first sequence number.
 
-        Returns:
+        Yields:
             The messages, without NLM_F_ACK.
         """
-        out: list[bytes] = []
-        append = out.append
         nests: dict[ServiceKey, bytes] = {}
         encode_dest = C.encode_dest_msg
         seq = first_seq
@@ -249,15 +247,14 @@ class Batch:
                 nest = nests.get(key)
                 if nest is None:
                     nest = nests[key] = C.encode_service_key_nest(key)
-                append(encode_dest(family_id, cmd, seq, _REQ, nest, payload))
+                yield encode_dest(family_id, cmd, seq, _REQ, nest, payload)
             elif cmd == C.Command.NEW_SERVICE:
-                append(C.encode_new_service(family_id, seq, _REQ, payload))
+                yield C.encode_new_service(family_id, seq, _REQ, payload)
             elif cmd == C.Command.SET_SERVICE:
-                append(C.encode_set_service(family_id, seq, _REQ, payload))
+                yield C.encode_set_service(family_id, seq, _REQ, payload)
             else:
-                append(C.encode_del_service(family_id, seq, _REQ, payload))
+                yield C.encode_del_service(family_id, seq, _REQ, payload)
             seq += 1
-        return out
 
     def send(self, progress: Callable[[int, int], None] | None = None) -> list[KernelError]:
         """Send the queued operations now, pipelined.
@@ -411,7 +408,7 @@ class Client:
         messages = batch.messages(family, seqs[0])
         barrier_seq = seqs[-1]
         barrier = N.NLMSGHDR.pack(16, N.NLMSG_NOOP, _ACK, barrier_seq, 0)
-        return self._sock.pipeline(messages, seqs[0], barrier, barrier_seq, progress)
+        return self._sock.pipeline(messages, len(batch), seqs[0], barrier, barrier_seq, progress)
 
     # -- reads -------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import _socket
 import errno as E
 import os
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from ipvs import _netns
@@ -78,6 +78,7 @@ class NetlinkSocket:
         #: Syscall counters (``send`` and ``recv`` calls), for benchmarks and tests.
         self.sends = 0
         self.recvs = 0
+        self._sendbuf: bytearray | None = None
         self._buf = bytearray(_RECV_BUFFER)
         self._view = memoryview(self._buf)
         sndbuf_now = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_SNDBUF)
@@ -253,7 +254,8 @@ class NetlinkSocket:
 
     def pipeline(
         self,
-        messages: Sequence[bytes],
+        messages: Iterable[bytes],
+        total: int,
         first_seq: int,
         barrier: bytes,
         barrier_seq: int,
@@ -261,14 +263,18 @@ class NetlinkSocket:
     ) -> dict[int, int]:
         """Send many messages without waiting, then one barrier; collect errors.
 
-        Messages are packed many per ``sendmsg``. The kernel processes each
-        send synchronously, so errors are drained after every send; the
-        barrier (a request that is always acknowledged) marks the end.
+        Messages are copied into one reused send buffer and packed many per
+        ``sendmsg``; they may be produced lazily, so a batch never needs all
+        its messages in memory at once (fresh memory is expensive, most of all
+        in a User-Mode Linux guest). The kernel processes each send
+        synchronously, so errors are drained after every send; the barrier (a
+        request that is always acknowledged) marks the end.
 
         Args:
             messages: complete messages without NLM_F_ACK; message ``i``
                 carries sequence number ``first_seq + i``.
-            first_seq: the sequence number of ``messages[0]``.
+            total: how many messages there are.
+            first_seq: the sequence number of the first message.
             barrier: a message with NLM_F_ACK sent last.
             barrier_seq: its sequence number.
             progress: called with (messages sent, total) after each send.
@@ -281,9 +287,12 @@ class NetlinkSocket:
             KernelError: the barrier itself failed.
         """
         failures: dict[int, int] = {}
-        chunk: list[bytes] = []
-        size = 0
         limit = self.max_send
+        buf = self._send_buffer(limit)
+        view_out = memoryview(buf)
+        size = 0
+        count = 0
+        sent = 0
         done = False
 
         def absorb(view: memoryview) -> None:
@@ -302,19 +311,11 @@ class NetlinkSocket:
                         done = True
                     elif err:
                         index = (mseq - first_seq) & 0xFFFFFFFF
-                        if index < len(messages):
+                        if index < total:
                             failures[index] = -err
                 off += (length + 3) & ~3
 
-        sent = 0
-        total = len(messages)
-
-        def flush(final: bytes = b"") -> None:
-            nonlocal size, sent
-            data = b"".join(chunk) + final
-            sent += len(chunk)
-            chunk.clear()
-            size = 0
+        def flush(data: memoryview | bytes) -> None:
             if data:
                 self.sock.send(data)
                 self.sends += 1
@@ -324,13 +325,34 @@ class NetlinkSocket:
                 progress(sent, total)
 
         for msg in messages:
-            if size + len(msg) > limit and chunk:
-                flush()
-            chunk.append(msg)
-            size += len(msg)
-        flush(barrier)
+            n = len(msg)
+            if size + n > limit and size:
+                sent += count
+                flush(view_out[:size])
+                size = count = 0
+            if n > limit:  # larger than the buffer: send it alone
+                sent += 1
+                flush(msg)
+                continue
+            view_out[size : size + n] = msg
+            size += n
+            count += 1
+        sent += count
+        if size + len(barrier) <= limit:
+            view_out[size : size + len(barrier)] = barrier
+            flush(view_out[: size + len(barrier)])
+        else:
+            flush(view_out[:size])
+            flush(barrier)
+        view_out.release()
         while not done:
             view = self.recv()
             assert view is not None
             absorb(view)
         return failures
+
+    def _send_buffer(self, size: int) -> bytearray:
+        buf = self._sendbuf
+        if buf is None or len(buf) < size:
+            buf = self._sendbuf = bytearray(size)
+        return buf

@@ -11,7 +11,7 @@ import errno as E
 import os
 import pickle
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -99,15 +99,17 @@ class FakeSocket:
 
     def pipeline(
         self,
-        messages: list[bytes],
+        messages: Iterable[bytes],
+        total: int,
         first_seq: int,
         barrier: bytes,
         barrier_seq: int,
         progress: Callable[[int, int], None] | None = None,
     ) -> dict[int, int]:
         self.pipelined = [C.decode_request(m) for m in messages]
+        assert len(self.pipelined) == total
         self.pipeline_seqs = (first_seq, barrier_seq)
-        assert [r.seq for r in self.pipelined] == list(range(first_seq, first_seq + len(messages)))
+        assert [r.seq for r in self.pipelined] == list(range(first_seq, first_seq + total))
         assert struct.unpack_from("=IHHI", barrier) == (16, 1, 0x5, barrier_seq)  # NOOP + ACK
         if isinstance(self.pipeline_result, BaseException):
             raise self.pipeline_result

@@ -182,3 +182,23 @@ def test_client_is_usable_after_outcome_unknown() -> None:
             b.send()
         assert client.services() == []
         assert client.info().version == "1.2.1"
+
+
+def test_small_send_buffer_splits_the_batch_into_many_sends() -> None:
+    with Client(sndbuf=4096) as client:
+        svc = Service.tcp("10.0.0.1", 80)
+        with client.batch() as b:
+            b.add_service(svc)
+            for i in range(2000):
+                b.add_destination(
+                    svc, Destination(address=f"10.2.{i // 250}.{i % 250 + 1}", port=80)
+                )
+        assert client._sock.sends > 20
+        assert len(client.destinations(svc)) == 2000
+        # a failure in a late chunk is still attributed to its operation
+        b = client.batch()
+        for i in range(1000):
+            b.add_destination(svc, Destination(address=f"10.3.{i // 250}.{i % 250 + 1}", port=80))
+        b.add_destination(svc, Destination(address="10.2.0.1", port=80))  # exists
+        failures = b.send()
+        assert [(f.index, f.errno) for f in failures] == [(1000, 17)]
