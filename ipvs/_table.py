@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
@@ -130,11 +130,17 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
         (1, '10.1.0.1:80')
     """
 
-    __slots__ = ("_base", "_entries", "_touched")
+    __slots__ = ("_delta", "_len", "_map", "_root")
 
-    _entries: dict[ServiceKey, ServiceEntry]
-    _base: Table | None
-    _touched: frozenset[ServiceKey]
+    # A root table holds all its entries in ``_map``. A table derived from one
+    # (by with_service() and friends) holds only its differences, ``_delta``
+    # (key -> entry, or None for removed), over that root: deriving costs
+    # O(changes), not O(table), and diff() can look at just those keys. The
+    # full dict is built on first need (iteration, equality) and cached.
+    _map: dict[ServiceKey, ServiceEntry] | None
+    _root: Table | None
+    _delta: dict[ServiceKey, ServiceEntry | None] | None
+    _len: int
 
     def __init__(self, entries: Iterable[EntryLike] = ()) -> None:
         table: dict[ServiceKey, ServiceEntry] = {}
@@ -143,62 +149,110 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
             if entry.key in table:
                 raise ValidationError(f"service {entry.describe()} is listed twice")
             table[entry.key] = entry
-        self._entries = table
-        self._base = None
-        self._touched = frozenset()
+        self._map = table
+        self._root = None
+        self._delta = None
+        self._len = len(table)
 
     @classmethod
-    def _derived(
-        cls, base: Table, entries: dict[ServiceKey, ServiceEntry], touched: Iterable[ServiceKey]
-    ) -> Table:
+    def _from_map(cls, entries: dict[ServiceKey, ServiceEntry]) -> Table:
         new = cls.__new__(cls)
-        new._entries = entries
-        # Keep the chain one level deep: a table derived from a derived table
-        # points at the same root and accumulates the touched keys, until they
-        # are a large part of the table, when it becomes a root itself.
-        if base._base is not None:
-            root, changed = base._base, base._touched | frozenset(touched)
-        else:
-            root, changed = base, frozenset(touched)
-        if len(changed) * 4 > len(entries) + 16:
-            new._base, new._touched = None, frozenset()
-        else:
-            new._base, new._touched = root, changed
+        new._map, new._root, new._delta, new._len = entries, None, None, len(entries)
         return new
+
+    @classmethod
+    def _derived(cls, base: Table, changes: Mapping[ServiceKey, ServiceEntry | None]) -> Table:
+        if base._root is None:
+            root, delta = base, dict(changes)
+        else:
+            assert base._delta is not None
+            root, delta = base._root, {**base._delta, **changes}
+        root_map = root._entries
+        if len(delta) * 4 > len(root_map) + 16:
+            # the differences are a large part of the table: make a new root
+            entries = dict(root_map)
+            for key, entry in delta.items():
+                if entry is None:
+                    entries.pop(key, None)
+                else:
+                    entries[key] = entry
+            return cls._from_map(entries)
+        size = len(root_map)
+        for key, entry in delta.items():
+            present = key in root_map
+            if entry is None and present:
+                size -= 1
+            elif entry is not None and not present:
+                size += 1
+        new = cls.__new__(cls)
+        new._map, new._root, new._delta, new._len = None, root, delta, size
+        return new
+
+    @property
+    def _entries(self) -> dict[ServiceKey, ServiceEntry]:
+        entries = self._map
+        if entries is None:
+            assert self._root is not None and self._delta is not None
+            entries = dict(self._root._entries)
+            for key, entry in self._delta.items():
+                if entry is None:
+                    entries.pop(key, None)
+                else:
+                    entries[key] = entry
+            self._map = entries
+        return entries
 
     def _replace_many(self, changes: Mapping[ServiceKey, ServiceEntry | None]) -> Table:
         """Return a derived table with entries replaced (or removed, for None)."""
-        entries = dict(self._entries)
-        for key, entry in changes.items():
-            if entry is None:
-                entries.pop(key, None)
-            else:
-                entries[key] = entry
-        return Table._derived(self, entries, changes.keys())
+        return Table._derived(self, changes)
 
     # -- Mapping ---------------------------------------------------------------
 
     def __getitem__(self, key: ServiceKey) -> ServiceEntry:
-        return self._entries[key]
+        if self._map is not None:
+            return self._map[key]
+        assert self._delta is not None and self._root is not None
+        if key in self._delta:
+            entry = self._delta[key]
+            if entry is None:
+                raise KeyError(key)
+            return entry
+        return self._root[key]
 
     def __iter__(self) -> Iterator[ServiceKey]:
         return iter(self._entries)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return self._len
 
     def __contains__(self, key: object) -> bool:
-        return key in self._entries
+        try:
+            self[key]  # type: ignore[index]
+        except (KeyError, TypeError):
+            return False
+        return True
+
+    def keys(self) -> KeysView[ServiceKey]:
+        """The service keys."""
+        return self._entries.keys()
+
+    def values(self) -> ValuesView[ServiceEntry]:
+        """The entries."""
+        return self._entries.values()
+
+    def items(self) -> ItemsView[ServiceKey, ServiceEntry]:
+        """``(key, entry)`` pairs."""
+        return self._entries.items()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Table):
             return NotImplemented
-        return self._entries == other._entries
+        return self is other or self._entries == other._entries
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"<Table: {len(self._entries)} services, {self.destination_count()} destinations>"
+        return f"<Table: {len(self)} services, {self.destination_count()} destinations>"
 
     # -- queries ---------------------------------------------------------------
 
@@ -231,7 +285,7 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
             KeyError: no such service in the table.
         """
         k = key.key if isinstance(key, Service) else key
-        return self._entries[k].destinations
+        return self[k].destinations
 
     def destination_count(self) -> int:
         """Return the number of destinations over all services."""
@@ -249,12 +303,15 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
         """
         if self is base:
             return frozenset()
-        if self._base is base:
-            return self._touched
-        if self._base is not None and self._base is base._base:
-            return self._touched | base._touched
-        if base._base is self:
-            return base._touched
+        if self._root is base:
+            assert self._delta is not None
+            return frozenset(self._delta)
+        if base._root is self:
+            assert base._delta is not None
+            return frozenset(base._delta)
+        if self._root is not None and self._root is base._root:
+            assert self._delta is not None and base._delta is not None
+            return frozenset(self._delta) | frozenset(base._delta)
         return None
 
     # -- derivation ------------------------------------------------------------
@@ -268,9 +325,7 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
         Returns:
             A new table.
         """
-        entries = dict(self._entries)
-        entries[entry.key] = entry
-        return Table._derived(self, entries, (entry.key,))
+        return Table._derived(self, {entry.key: entry})
 
     def with_service(
         self, service: Service, destinations: Iterable[Destination] | None = None
@@ -286,7 +341,7 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
             A new table.
         """
         if destinations is None:
-            old = self._entries.get(service.key)
+            old = self.get(service.key)
             destinations = old.destinations if old is not None else ()
         return self.with_entry(ServiceEntry(service=service, destinations=destinations))
 
@@ -300,9 +355,9 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
             A new table (equal to this one if the service is absent).
         """
         k = key.key if isinstance(key, Service) else key
-        entries = dict(self._entries)
-        entries.pop(k, None)
-        return Table._derived(self, entries, (k,))
+        if k not in self:
+            return self
+        return Table._derived(self, {k: None})
 
     def with_destination(self, key: ServiceKey | Service, destination: Destination) -> Table:
         """Return a table where ``destination`` is added to, or replaced in, a service.
@@ -318,7 +373,7 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
             KeyError: no such service.
         """
         k = key.key if isinstance(key, Service) else key
-        entry = self._entries[k]
+        entry = self[k]
         dests = [d for d in entry.destinations if d.key != destination.key]
         dests.append(destination)
         return self.with_entry(ServiceEntry(service=entry.service, destinations=dests))
@@ -340,7 +395,7 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
         """
         k = key.key if isinstance(key, Service) else key
         dkey = destination.key if isinstance(destination, Destination) else destination
-        entry = self._entries[k]
+        entry = self[k]
         dests = [d for d in entry.destinations if d.key != dkey]
         return self.with_entry(ServiceEntry(service=entry.service, destinations=dests))
 

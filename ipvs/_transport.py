@@ -319,7 +319,7 @@ class NetlinkSocket:
             if data:
                 self.sock.send(data)
                 self.sends += 1
-            while (view := self.recv(block=False)) is not None:
+            while not done and (view := self.recv(block=False)) is not None:
                 absorb(view)
             if progress is not None:
                 progress(sent, total)

@@ -369,3 +369,40 @@ def test_table_derivation_helpers() -> None:
     assert t.filter(lambda k: False) == Table()
     assert t.services() == [svc]
     assert t[svc.key].service.netmask == IPv4Address("255.255.255.255")
+
+
+@given(tables(), st.lists(st.tuples(st.integers(0, 3), st.integers(0, 7)), max_size=40))
+def test_derived_tables_behave_like_a_dict(base: Table, steps: list[tuple[int, int]]) -> None:
+    """Derived tables store only differences; they must act exactly like full ones."""
+    model = dict(base.items())
+    keys = [ServiceKey.tcp(f"10.250.0.{i}", 80) for i in range(8)] + list(base)
+    t = base
+    for action, index in steps:
+        key = keys[index % len(keys)]
+        if action == 0:
+            t = t.with_service(Service(key=key))
+            model[key] = ServiceEntry(
+                service=Service(key=key),
+                destinations=model[key].destinations if key in model else (),
+            )
+        elif action == 1:
+            t = t.without_service(key)
+            model.pop(key, None)
+        elif action == 2 and key in model:
+            d = Destination(address="10.251.0.1", port=index)
+            t = t.with_destination(key, d)
+            model[key] = ServiceEntry(
+                service=model[key].service,
+                destinations=[x for x in model[key].destinations if x.key != d.key] + [d],
+            )
+        else:
+            assert (key in t) == (key in model)
+        assert len(t) == len(model)
+        assert (key in t) == (key in model)
+        if key in model:
+            assert t[key] == model[key]
+    assert dict(t.items()) == model
+    assert t == Table(model.values())
+    changed = t.changed_since(base)
+    if changed is not None:
+        assert {k for k in set(model) | set(base) if model.get(k) != base.get(k)} <= changed
