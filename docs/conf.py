@@ -25,3 +25,10 @@ intersphinx_mapping: dict[str, tuple[str, None]] = {}
 nitpicky = False
 html_theme = "alabaster"
 exclude_patterns = ["_build"]
+
+# Docstring examples are written in their module's namespace.
+doctest_global_setup = """
+import ipvs
+from ipvs import *
+from ipvs.ipvsadm import *
+"""
