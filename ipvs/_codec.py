@@ -679,8 +679,6 @@ def _build_dest_fast(
 _NLA_HDR = struct.Struct("=HH")
 _DEST_FAST, _dest_fast_headers, _DEST_FAST_EXPECTED, _W = _build_dest_fast(False)
 _DEST_PAD, _dest_pad_headers, _DEST_PAD_EXPECTED, _WP = _build_dest_fast(True)
-_DEST_FAST_SIZE = _DEST_FAST.size
-_DEST_PAD_SIZE = _DEST_PAD.size
 # (unpack, header getter, expected headers, stats slice) by message size
 _DEST_LAYOUTS = {
     _DEST_FAST.size: (
