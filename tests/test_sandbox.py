@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -81,3 +82,28 @@ def test_timeout_kills_the_guest() -> None:
     leftover = subprocess.run(["pgrep", "-f", box.last_workdir], capture_output=True)
     assert leftover.stdout == b"", "guest processes survived the timeout"
     assert not os.path.exists(box.last_workdir)
+
+
+def test_xstate_helper_builds_and_is_cached(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preload helper UML 6.1 needs on AVX-512/AMX hosts is built once, then reused."""
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = sandbox.xstate_helper()
+    assert path is not None and path.startswith(str(tmp_path))
+    built = os.stat(path).st_mtime_ns
+    assert sandbox.xstate_helper() == path
+    assert os.stat(path).st_mtime_ns == built
+    symbols = subprocess.run(["nm", "-D", "--defined-only", path], capture_output=True, text=True)
+    assert " T ptrace" in symbols.stdout
+
+
+def test_guest_glibc_avoids_avx512() -> None:
+    """Inside the guest, glibc is told not to use AVX-512 (its state is not switched)."""
+    _need_uml()
+    out = io.BytesIO()
+    status = Sandbox(timeout=120).run(["sh", "-c", 'echo "$GLIBC_TUNABLES"'], output=out)
+    assert status == 0
+    assert "-AVX512F" in out.getvalue().decode()

@@ -53,8 +53,8 @@ __all__ = [
     "run",
 ]
 
-#: Debian packages the sandbox needs.
-INSTALL_HINT = "apt-get install user-mode-linux busybox-static"
+#: Debian packages the sandbox needs (gcc builds a small helper on some hosts).
+INSTALL_HINT = "apt-get install user-mode-linux busybox-static gcc libc6-dev"
 
 _SCHEDULERS = (
     "rr",
@@ -91,6 +91,15 @@ DEFAULT_MODULES: tuple[str, ...] = (
     "veth",
     "dummy",
 )
+
+#: The guest's glibc must not pick its AVX-512 string functions: their
+#: registers are not switched between guest threads on hosts that need the
+#: XSAVE helper (see ``uml_xstate.c``). Given to init as a boot parameter, so
+#: every guest process has it.
+GUEST_GLIBC_TUNABLES = "glibc.cpu.hwcaps=-AVX512F,-AVX512CD,-AVX512BW,-AVX512DQ,-AVX512VL"
+#: The same for OpenSSL: clears the AVX-512, VAES and VPCLMULQDQ bits of
+#: CPUID leaf 7 in its capability vector.
+GUEST_OPENSSL_IA32CAP = "~0x0:~0x5E42D0230000"
 
 _UML_MODULE_ROOT = "/usr/lib/uml/modules"
 _BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
@@ -290,6 +299,8 @@ class Sandbox:
         env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
         env.update(self.env)
         env["IPVS_SANDBOX"] = "1"
+        env["GLIBC_TUNABLES"] = GUEST_GLIBC_TUNABLES
+        env["OPENSSL_ia32cap"] = GUEST_OPENSSL_IA32CAP
         lines.append("unset mem")  # the kernel hands unknown boot parameters to init
         lines += [f"export {k}={q(v)}" for k, v in sorted(env.items())]
         lines += [
@@ -346,11 +357,15 @@ class Sandbox:
                 "rootflags=/",
                 "rw",
                 f"init={init}",
+                f"GLIBC_TUNABLES={GUEST_GLIBC_TUNABLES}",
                 "con0=null,fd:1",
                 "con=null",
                 "quiet",
             ]
             env = dict(os.environ)
+            shim = xstate_helper()
+            if shim is not None:
+                env["LD_PRELOAD"] = " ".join(filter(None, (shim, env.get("LD_PRELOAD"))))
             if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
                 env["TMPDIR"] = "/dev/shm"
             return self._drive(cmd, env, marker.encode(), out)
@@ -435,6 +450,78 @@ class Sandbox:
         finally:
             if proc.stdout is not None:
                 proc.stdout.close()
+
+
+def _host_needs_xstate_helper() -> bool:
+    # UML 6.1 writes 832 bytes of XSAVE state; hosts with AVX-512, protection
+    # keys or AMX have a larger XSAVE area and refuse that.
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            flags = next((line for line in fh if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return any(f in flags for f in ("avx512f", "pku", "amx_tile"))
+
+
+def xstate_helper() -> str | None:
+    """Build (once) and return the preload library UML 6.1 needs on some hosts.
+
+    See ``ipvs/testing/uml_xstate.c``: on a host whose XSAVE area is larger
+    than the 832 bytes User-Mode Linux 6.1 knows (AVX-512, protection keys,
+    AMX), the guest's first process dies at boot without it. The library is
+    compiled with the host's C compiler into ``~/.cache/ipvs`` (or the
+    temporary directory), named by a hash of its source.
+
+    Returns:
+        The library's path, or None when no compiler is found and the host
+        does not need it.
+
+    Raises:
+        SandboxUnavailable: the host needs the library and it cannot be built.
+    """
+    import hashlib
+    import platform
+
+    if platform.machine() != "x86_64":
+        return None
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "uml_xstate.c")
+    with open(source, "rb") as fh:
+        digest = hashlib.sha256(fh.read()).hexdigest()[:16]
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    targets = [
+        os.path.join(directory, f"uml-xstate-{digest}.so")
+        for directory in (os.path.join(cache, "ipvs"), os.path.join(tempfile.gettempdir(), "ipvs"))
+    ]
+    for target in targets:
+        if os.path.isfile(target):
+            return target
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    needed = _host_needs_xstate_helper()
+    problem = "no C compiler found"
+    for target in targets:
+        if compiler is None:
+            break
+        partial = f"{target}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            proc = subprocess.run(
+                [compiler, "-O2", "-shared", "-fPIC", "-o", partial, source, "-ldl"],
+                capture_output=True,
+                text=True,
+            )
+        except OSError as exc:
+            problem = f"cannot build {target}: {exc}"
+            continue
+        if proc.returncode == 0:
+            os.replace(partial, target)
+            return target
+        problem = f"{compiler} failed: {proc.stderr.strip()[-300:]}"
+    if not needed:
+        return None
+    raise SandboxUnavailable(
+        "this host's XSAVE area (AVX-512, protection keys or AMX) needs a small helper "
+        f"for User-Mode Linux 6.1, and it cannot be built ({problem}); {INSTALL_HINT}"
+    )
 
 
 def _partial_suffix(data: bytes, marker: bytes) -> int:
