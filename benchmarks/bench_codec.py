@@ -18,15 +18,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ipvs._codec import (
+from ipvs.netlink import (
     Command,
     decode_destination,
-    encode_dest_msg,
+    encode_dest,
     encode_new_dest,
     encode_service_key_nest,
 )
 from ipvs._model import Destination, Family, ForwardMethod, Service, Stats
-from ipvs._netlink import NLM_F_ACK, NLM_F_MULTI, NLM_F_REQUEST, attr, iter_messages
+from ipvs.netlink import NLM_F_ACK, NLM_F_MULTI, NLM_F_REQUEST, attr, iter_messages
 
 FAMILY_ID = 0x24
 FLAGS = NLM_F_REQUEST | NLM_F_ACK
@@ -194,7 +194,7 @@ def main() -> int:
     ours: dict[str, tuple[str, Callable[[], Any]]] = {
         "encode": (
             "NEW_DEST encode (cached service nest)",
-            lambda: encode_dest_msg(FAMILY_ID, Command.NEW_DEST, 1, FLAGS, svc_nest, dest),
+            lambda: encode_dest(FAMILY_ID, Command.NEW_DEST, 1, FLAGS, svc_nest, dest),
         ),
         "encode_full": (
             "NEW_DEST encode (service nest each time)",

@@ -27,10 +27,10 @@ from benchmarks.workload import (
     service,
     vip,
 )
-from ipvs import _codec as C
-from ipvs import _netlink as N
+from ipvs import netlink as C
+from ipvs import netlink as N
 from ipvs._client import Client
-from ipvs._table import Table
+from ipvs._model import Table
 
 _HDR = struct.Struct("=IHHII")
 _ERR = struct.Struct("=i")
@@ -199,8 +199,8 @@ class Floor:
             s = builder.seqs(2)
             return builder.chunks(
                 [
-                    C.encode_dest_msg(fam, C.Command.DEL_DEST, s, req, nest, a),
-                    C.encode_dest_msg(fam, C.Command.NEW_DEST, s + 1, req, nest, b),
+                    C.encode_dest(fam, C.Command.DEL_DEST, s, req, nest, a),
+                    C.encode_dest(fam, C.Command.NEW_DEST, s + 1, req, nest, b),
                 ]
             )
 

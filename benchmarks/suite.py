@@ -50,10 +50,10 @@ from benchmarks.workload import (
     service,
     vip,
 )
-from ipvs import _netns
+from ipvs._client import _netns
 from ipvs._client import Client
 from ipvs._plan import diff
-from ipvs._table import Table
+from ipvs._model import Table
 
 perf = time.perf_counter
 

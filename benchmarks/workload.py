@@ -20,10 +20,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from ipvs import _codec as C
-from ipvs import _netlink as N
+from ipvs import netlink as C
+from ipvs import netlink as N
 from ipvs._model import Destination, ForwardMethod, Service
-from ipvs._table import Table
+from ipvs._model import Table
 
 VIP_BASE = int(IPv4Address("10.96.0.0"))
 EP_BASE = int(IPv4Address("10.128.0.0"))
@@ -115,7 +115,7 @@ class Workload:
             seq += 1
             nest = C.encode_service_key_nest(svc.key)
             for d in dests:
-                out.append(C.encode_dest_msg(family_id, C.Command.NEW_DEST, seq, req, nest, d))
+                out.append(C.encode_dest(family_id, C.Command.NEW_DEST, seq, req, nest, d))
                 seq += 1
         return out
 

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 
 import ipvs
-from ipvs import ipvsadm
+from ipvs.formats import ipvsadm
 from ipvs.testing.topology import Connection, Topology
 
 VIP = "100.100.100.100"

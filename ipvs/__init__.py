@@ -1,7 +1,12 @@
 """ipvs: program the Linux IPVS load balancer from Python.
 
-The public API lives here; the modules starting with an underscore are
-private. Names are imported on first use, so ``import ipvs`` stays light.
+The names below are the public API; the folders are its layers (see
+:doc:`/explanation/layers`): ``ipvs.errors`` (every exception), the model,
+``ipvs.netlink`` (the sans-I/O protocol, public), the plans, the clients
+(:class:`Client`, :class:`AsyncClient`), ``ipvs.formats`` (documents,
+ipvsadm text, HTML), ``ipvs.testing`` (the sandbox kernel). Modules whose
+names start with an underscore are private. Names are imported on first use,
+so ``import ipvs`` stays light.
 
 Example:
     >>> import ipvs
@@ -13,12 +18,12 @@ Example:
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 _EXPORTS: dict[str, str] = {
-    # model
     "DaemonState": "ipvs._model",
     "Destination": "ipvs._model",
     "Family": "ipvs._model",
@@ -27,54 +32,53 @@ _EXPORTS: dict[str, str] = {
     "Protocol": "ipvs._model",
     "Scheduler": "ipvs._model",
     "Service": "ipvs._model",
+    "ServiceEntry": "ipvs._model",
     "ServiceFlags": "ipvs._model",
     "ServiceKey": "ipvs._model",
     "Stats": "ipvs._model",
     "SyncDaemon": "ipvs._model",
+    "Table": "ipvs._model",
     "Timeouts": "ipvs._model",
     "TunnelFlags": "ipvs._model",
     "TunnelType": "ipvs._model",
-    # table
-    "ServiceEntry": "ipvs._table",
-    "Table": "ipvs._table",
-    # errors
-    "DaemonExists": "ipvs._errors",
-    "DaemonNotFound": "ipvs._errors",
-    "DecodeError": "ipvs._errors",
-    "DestinationExists": "ipvs._errors",
-    "DestinationNotFound": "ipvs._errors",
-    "IPVSError": "ipvs._errors",
-    "IPVSPermissionError": "ipvs._errors",
-    "IPVSUnavailable": "ipvs._errors",
-    "InvalidArgument": "ipvs._errors",
-    "KernelError": "ipvs._errors",
-    "OutcomeUnknown": "ipvs._errors",
-    "SchedulerNotFound": "ipvs._errors",
-    "ServiceExists": "ipvs._errors",
-    "ServiceNotFound": "ipvs._errors",
-    "ValidationError": "ipvs._errors",
-    # client
-    "Batch": "ipvs._client",
-    "BatchError": "ipvs._client",
-    "Client": "ipvs._client",
-    # plans
+    "ApplyError": "ipvs.errors",
+    "BatchError": "ipvs.errors",
+    "ConflictError": "ipvs.errors",
+    "DaemonExists": "ipvs.errors",
+    "DaemonNotFound": "ipvs.errors",
+    "DecodeError": "ipvs.errors",
+    "DestinationExists": "ipvs.errors",
+    "DestinationNotFound": "ipvs.errors",
+    "IPVSError": "ipvs.errors",
+    "IPVSPermissionError": "ipvs.errors",
+    "IPVSUnavailable": "ipvs.errors",
+    "InvalidArgument": "ipvs.errors",
+    "KernelError": "ipvs.errors",
+    "NetnsError": "ipvs.errors",
+    "OutcomeUnknown": "ipvs.errors",
+    "RollbackError": "ipvs.errors",
+    "SchedulerNotFound": "ipvs.errors",
+    "ServiceExists": "ipvs.errors",
+    "ServiceNotFound": "ipvs.errors",
+    "ValidationError": "ipvs.errors",
     "AddDestination": "ipvs._plan",
     "AddService": "ipvs._plan",
+    "ApplyResult": "ipvs._plan",
     "DeleteDestination": "ipvs._plan",
     "DeleteService": "ipvs._plan",
     "Drain": "ipvs._plan",
     "Operation": "ipvs._plan",
     "Plan": "ipvs._plan",
+    "ReapResult": "ipvs._plan",
     "Scope": "ipvs._plan",
+    "Transaction": "ipvs._plan",
     "UpdateDestination": "ipvs._plan",
     "UpdateService": "ipvs._plan",
     "diff": "ipvs._plan",
-    "ApplyError": "ipvs._apply",
-    "ApplyResult": "ipvs._apply",
-    "ConflictError": "ipvs._apply",
-    "ReapResult": "ipvs._apply",
-    "RollbackError": "ipvs._apply",
-    "Transaction": "ipvs._apply",
+    "AsyncBatch": "ipvs._client",
+    "AsyncClient": "ipvs._client",
+    "Batch": "ipvs._client",
+    "Client": "ipvs._client",
 }
 
 __all__ = [
@@ -82,6 +86,8 @@ __all__ = [
     "AddService",
     "ApplyError",
     "ApplyResult",
+    "AsyncBatch",
+    "AsyncClient",
     "Batch",
     "BatchError",
     "Client",
@@ -104,6 +110,7 @@ __all__ = [
     "Info",
     "InvalidArgument",
     "KernelError",
+    "NetnsError",
     "Operation",
     "OutcomeUnknown",
     "Plan",
@@ -146,160 +153,72 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
+if "IPython" in sys.modules:  # a notebook: show tables and plans as HTML
+    from ipvs.formats.html import register_ipython
+
+    register_ipython()
+
 if TYPE_CHECKING:
-    from ipvs._apply import (
-        ApplyError as ApplyError,
-    )
-    from ipvs._apply import (
-        ApplyResult as ApplyResult,
-    )
-    from ipvs._apply import (
-        ConflictError as ConflictError,
-    )
-    from ipvs._apply import (
-        ReapResult as ReapResult,
-    )
-    from ipvs._apply import (
-        RollbackError as RollbackError,
-    )
-    from ipvs._apply import (
-        Transaction as Transaction,
-    )
     from ipvs._client import (
+        AsyncBatch as AsyncBatch,
+        AsyncClient as AsyncClient,
         Batch as Batch,
-    )
-    from ipvs._client import (
-        BatchError as BatchError,
-    )
-    from ipvs._client import (
         Client as Client,
-    )
-    from ipvs._errors import (
-        DaemonExists as DaemonExists,
-    )
-    from ipvs._errors import (
-        DaemonNotFound as DaemonNotFound,
-    )
-    from ipvs._errors import (
-        DecodeError as DecodeError,
-    )
-    from ipvs._errors import (
-        DestinationExists as DestinationExists,
-    )
-    from ipvs._errors import (
-        DestinationNotFound as DestinationNotFound,
-    )
-    from ipvs._errors import (
-        InvalidArgument as InvalidArgument,
-    )
-    from ipvs._errors import (
-        IPVSError as IPVSError,
-    )
-    from ipvs._errors import (
-        IPVSPermissionError as IPVSPermissionError,
-    )
-    from ipvs._errors import (
-        IPVSUnavailable as IPVSUnavailable,
-    )
-    from ipvs._errors import (
-        KernelError as KernelError,
-    )
-    from ipvs._errors import (
-        OutcomeUnknown as OutcomeUnknown,
-    )
-    from ipvs._errors import (
-        SchedulerNotFound as SchedulerNotFound,
-    )
-    from ipvs._errors import (
-        ServiceExists as ServiceExists,
-    )
-    from ipvs._errors import (
-        ServiceNotFound as ServiceNotFound,
-    )
-    from ipvs._errors import (
-        ValidationError as ValidationError,
     )
     from ipvs._model import (
         DaemonState as DaemonState,
-    )
-    from ipvs._model import (
         Destination as Destination,
-    )
-    from ipvs._model import (
         Family as Family,
-    )
-    from ipvs._model import (
         ForwardMethod as ForwardMethod,
-    )
-    from ipvs._model import (
         Info as Info,
-    )
-    from ipvs._model import (
         Protocol as Protocol,
-    )
-    from ipvs._model import (
         Scheduler as Scheduler,
-    )
-    from ipvs._model import (
         Service as Service,
-    )
-    from ipvs._model import (
+        ServiceEntry as ServiceEntry,
         ServiceFlags as ServiceFlags,
-    )
-    from ipvs._model import (
         ServiceKey as ServiceKey,
-    )
-    from ipvs._model import (
         Stats as Stats,
-    )
-    from ipvs._model import (
         SyncDaemon as SyncDaemon,
-    )
-    from ipvs._model import (
+        Table as Table,
         Timeouts as Timeouts,
-    )
-    from ipvs._model import (
         TunnelFlags as TunnelFlags,
-    )
-    from ipvs._model import (
         TunnelType as TunnelType,
     )
     from ipvs._plan import (
         AddDestination as AddDestination,
-    )
-    from ipvs._plan import (
         AddService as AddService,
-    )
-    from ipvs._plan import (
+        ApplyResult as ApplyResult,
         DeleteDestination as DeleteDestination,
-    )
-    from ipvs._plan import (
         DeleteService as DeleteService,
-    )
-    from ipvs._plan import (
         Drain as Drain,
-    )
-    from ipvs._plan import (
         Operation as Operation,
-    )
-    from ipvs._plan import (
         Plan as Plan,
-    )
-    from ipvs._plan import (
+        ReapResult as ReapResult,
         Scope as Scope,
-    )
-    from ipvs._plan import (
+        Transaction as Transaction,
         UpdateDestination as UpdateDestination,
-    )
-    from ipvs._plan import (
         UpdateService as UpdateService,
-    )
-    from ipvs._plan import (
         diff as diff,
     )
-    from ipvs._table import (
-        ServiceEntry as ServiceEntry,
-    )
-    from ipvs._table import (
-        Table as Table,
+    from ipvs.errors import (
+        ApplyError as ApplyError,
+        BatchError as BatchError,
+        ConflictError as ConflictError,
+        DaemonExists as DaemonExists,
+        DaemonNotFound as DaemonNotFound,
+        DecodeError as DecodeError,
+        DestinationExists as DestinationExists,
+        DestinationNotFound as DestinationNotFound,
+        InvalidArgument as InvalidArgument,
+        IPVSError as IPVSError,
+        IPVSPermissionError as IPVSPermissionError,
+        IPVSUnavailable as IPVSUnavailable,
+        KernelError as KernelError,
+        NetnsError as NetnsError,
+        OutcomeUnknown as OutcomeUnknown,
+        RollbackError as RollbackError,
+        SchedulerNotFound as SchedulerNotFound,
+        ServiceExists as ServiceExists,
+        ServiceNotFound as ServiceNotFound,
+        ValidationError as ValidationError,
     )

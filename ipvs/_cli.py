@@ -17,8 +17,8 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from ipvs._client import Client
-    from ipvs._plan import Scope
-    from ipvs._table import Table
+    from ipvs._model import Table
+    from ipvs._plan import Plan, Scope
 
 __all__ = ["main"]
 
@@ -46,11 +46,11 @@ def _read(path: str | None) -> tuple[str, str]:
 
 
 def load_table(text: str, name: str) -> Table:
-    """Read a desired state: JSON, YAML or ipvsadm save text (detected from the content).
+    """Read a desired state (see :func:`ipvs.formats.load_table`).
 
     Args:
         text: the file's text.
-        name: the file name (for messages and the extension).
+        name: the file name.
 
     Returns:
         The table.
@@ -58,26 +58,18 @@ def load_table(text: str, name: str) -> Table:
     Raises:
         CLIError: the text cannot be read; the message names the file.
     """
-    from ipvs._errors import ValidationError
-    from ipvs._table import Table
+    from ipvs.errors import ValidationError
+    from ipvs.formats import load_table as load
 
-    stripped = text.lstrip()
-    lower = name.lower()
     try:
-        if lower.endswith(".json") or stripped.startswith("{"):
-            return Table.from_json(text)
-        if lower.endswith((".yaml", ".yml")) or stripped.startswith(("services:", "---")):
-            return Table.from_yaml(text)
-        return Table.from_ipvsadm(text)
+        return load(text, name)
     except ValidationError as exc:
-        raise CLIError(f"{name}: {exc}") from None
-    except ImportError:
-        raise CLIError(f"{name}: YAML needs PyYAML (pip install 'ipvs[yaml]')") from None
+        raise CLIError(str(exc)) from None
 
 
 def _scope(values: Sequence[str] | None, desired: Table) -> Scope | None:
-    from ipvs._errors import ValidationError
     from ipvs._plan import Scope
+    from ipvs.errors import ValidationError
 
     if not values:
         return None
@@ -125,16 +117,28 @@ def _json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+def _table_doc(table: Table, *, stats: bool = False) -> dict[str, Any]:
+    from ipvs.formats.document import table_to_dict
+
+    return table_to_dict(table, stats=stats)
+
+
+def _plan_doc(plan: Plan) -> dict[str, Any]:
+    from ipvs.formats.document import plan_to_dict
+
+    return plan_to_dict(plan)
+
+
 # -- commands -------------------------------------------------------------------------
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from ipvs import ipvsadm
+    from ipvs.formats import ipvsadm
 
     with _client(args) as client:
         table = client.snapshot()
         if args.json:
-            _json(_table_json(table, stats=True))
+            _json(_table_doc(table, stats=True))
             return EXIT_OK
         info = client.info()
     _out(
@@ -143,30 +147,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _table_json(table: Table, *, stats: bool) -> dict[str, Any]:
-    import attrs
-
-    doc = table.to_dict()
-    if stats:
-        for svc_doc, entry in zip(doc["services"], table.entries(), strict=True):
-            if entry.service.stats is not None:
-                svc_doc["stats"] = attrs.asdict(entry.service.stats)
-            for d_doc, d in zip(svc_doc["destinations"], entry.destinations, strict=True):
-                d_doc["active_connections"] = d.active_connections
-                d_doc["inactive_connections"] = d.inactive_connections
-                d_doc["persistent_connections"] = d.persistent_connections
-                if d.stats is not None:
-                    d_doc["stats"] = attrs.asdict(d.stats)
-    return doc
-
-
 def cmd_save(args: argparse.Namespace) -> int:
-    from ipvs import ipvsadm
+    from ipvs.formats import ipvsadm
 
     with _client(args) as client:
         table = client.snapshot()
     if args.json:
-        _json(table.to_dict())
+        _json(_table_doc(table))
     else:
         sys.stdout.write(ipvsadm.save(table, thresholds=args.thresholds))
     return EXIT_OK
@@ -185,7 +172,7 @@ def _apply_and_report(
         desired, scope=scope, drain=drain, dry_run=dry_run, progress=_progress(args)
     )
     if args.json:
-        _json({**result.plan.to_dict(), "applied": result.applied and bool(result.plan)})
+        _json({**_plan_doc(result.plan), "applied": result.applied and bool(result.plan)})
     elif not args.quiet:
         _out(args, str(result.plan))
         if dry_run and result.plan:
@@ -194,8 +181,8 @@ def _apply_and_report(
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from ipvs import ipvsadm
-    from ipvs._errors import ValidationError
+    from ipvs.errors import ValidationError
+    from ipvs.formats import ipvsadm
 
     text, name = _read(args.file)
     with _client(args) as client:
@@ -228,21 +215,21 @@ def cmd_diff(args: argparse.Namespace) -> int:
     with _client(args) as client:
         plan = diff(client.snapshot(), desired, scope=scope)
     if args.json:
-        _json(plan.to_dict())
+        _json(_plan_doc(plan))
     else:
         _out(args, str(plan))
     return EXIT_CHANGES if plan else EXIT_OK
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from ipvs import ipvsadm
+    from ipvs.formats import ipvsadm
 
     count = 0
     with _client(args) as client:
         while True:
             table = client.snapshot()
             if args.json:
-                _json(_table_json(table, stats=True))
+                _json(_table_doc(table, stats=True))
             else:
                 text = ipvsadm.listing(
                     table, stats=not args.rate, rate=args.rate, info=client.info()
@@ -271,8 +258,8 @@ def cmd_zero(args: argparse.Namespace) -> int:
 
 def _service_key(text: str) -> Any:
     """Parse ``tcp:10.0.0.1:80``, ``udp:[2001:db8::1]:53`` or ``fwmark:5[:6]``."""
-    from ipvs._errors import ValidationError
     from ipvs._model import ServiceKey
+    from ipvs.errors import ValidationError
 
     try:
         kind, _, rest = text.partition(":")
@@ -292,8 +279,8 @@ def _service_key(text: str) -> Any:
 
 
 def cmd_timeouts(args: argparse.Namespace) -> int:
-    from ipvs import ipvsadm
     from ipvs._model import Timeouts
+    from ipvs.formats import ipvsadm
 
     with _client(args) as client:
         if args.values:
@@ -315,8 +302,8 @@ def cmd_timeouts(args: argparse.Namespace) -> int:
 def cmd_daemon(args: argparse.Namespace) -> int:
     import attrs
 
-    from ipvs import ipvsadm
     from ipvs._model import SyncDaemon
+    from ipvs.formats import ipvsadm
 
     with _client(args) as client:
         if args.action == "start":
@@ -355,11 +342,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             }
         )
     else:
-        _out(
-            args,
-            f"IP Virtual Server version {info.version} (size={info.connection_table_size}), "
-            f"{len(services)} services",
-        )
+        _out(args, f"{info.describe()}, {len(services)} services")
     return EXIT_OK
 
 
@@ -471,7 +454,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    from ipvs._errors import IPVSError
+    from ipvs.errors import IPVSError
 
     try:
         return int(args.func(args))

@@ -496,8 +496,8 @@ def decode_replies(replies: dict[str, Any]) -> dict[str, Any]:
         "table": Table}
     """
     import ipvs
-    from ipvs import _codec as C
-    from ipvs import _netlink as N
+    from ipvs import netlink as C
+    from ipvs import netlink as N
 
     family_id = replies["family_id"]
 

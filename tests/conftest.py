@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ipvs import _netns
+from ipvs._client import _netns
 
 KERNEL_DIR = pathlib.Path(__file__).parent / "kernel"
 
@@ -78,4 +78,4 @@ def _kernel_netns(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def netns_path() -> str:
     """The namespace file of the test's own (fresh) network namespace."""
-    return f"/proc/{os.getpid()}/task/{_netns.threading_native_id()}/ns/net"
+    return f"/proc/{os.getpid()}/task/{threading.get_native_id()}/ns/net"

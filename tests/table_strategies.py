@@ -23,7 +23,7 @@ from ipvs._model import (
     TunnelFlags,
     TunnelType,
 )
-from ipvs._table import ServiceEntry, Table
+from ipvs._model import ServiceEntry, Table
 from tests import strategies as S
 
 SCHEDULERS = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh"]

@@ -28,9 +28,9 @@ from ipvs import (
     Timeouts,
     _client,
 )
-from ipvs import _codec as C
-from ipvs._client import error_for
-from ipvs._errors import KernelError
+from ipvs import netlink as C
+from ipvs.errors import error_for
+from ipvs.errors import KernelError
 
 FAMILY_ID = 0x24
 GENL_ID_CTRL = 0x10

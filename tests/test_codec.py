@@ -19,7 +19,7 @@ from ipaddress import IPv4Address, IPv6Address
 import attrs
 import pytest
 
-from ipvs._codec import (
+from ipvs.netlink import (
     CMD_POLICY,
     DAEMON_POLICY,
     DEST_POLICY,
@@ -46,7 +46,7 @@ from ipvs._codec import (
     encode_del_daemon,
     encode_del_dest,
     encode_del_service,
-    encode_dest_msg,
+    encode_dest,
     encode_flush,
     encode_get_config,
     encode_get_daemons,
@@ -63,7 +63,7 @@ from ipvs._codec import (
     encode_set_service,
     encode_zero,
 )
-from ipvs._errors import DecodeError, ValidationError
+from ipvs.errors import DecodeError, ValidationError
 from ipvs._model import (
     DaemonState,
     Destination,
@@ -309,7 +309,7 @@ REQUEST_VECTORS: list[RequestRow] = [
     ),
     (
         "NEW_DEST v4 tunnel into a v6 fwmark service (dest family sent)",
-        lambda: encode_dest_msg(
+        lambda: encode_dest(
             FID, Command.NEW_DEST, 9, ACK, encode_service_key_nest(KEY_FWM6), DEST_V4_IN_V6
         ),
         Request(
@@ -460,7 +460,7 @@ def test_service_key_nest_is_reusable() -> None:
     nest = encode_service_key_nest(SVC_TCP4)
     assert nest == h(N_TCP4)
     assert encode_service_key_nest(KEY_TCP4) == nest
-    a = encode_dest_msg(FID, Command.NEW_DEST, 7, ACK, nest, DEST_DR)
+    a = encode_dest(FID, Command.NEW_DEST, 7, ACK, nest, DEST_DR)
     assert a == encode_new_dest(FID, 7, ACK, KEY_TCP4, DEST_DR)
 
 
@@ -1018,7 +1018,7 @@ def test_policy_tables_mirror_the_kernel() -> None:
 
 
 def test_kernel_layout_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    import ipvs._codec as codec
+    import ipvs.netlink as codec
 
     def no_generic(*args: object) -> None:
         raise AssertionError("generic parser used")

@@ -19,7 +19,7 @@ import attrs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ipvs._codec import (
+from ipvs.netlink import (
     Command,
     Request,
     decode_daemon,
@@ -41,7 +41,7 @@ from ipvs._codec import (
     encode_set_service,
     encode_zero,
 )
-from ipvs._errors import DecodeError
+from ipvs.errors import DecodeError
 from ipvs._model import (
     Destination,
     Family,
@@ -52,7 +52,7 @@ from ipvs._model import (
     SyncDaemon,
     Timeouts,
 )
-from ipvs._netlink import NLM_F_DUMP, NLM_F_MULTI, NLM_F_REQUEST, attr, iter_messages
+from ipvs.netlink import NLM_F_DUMP, NLM_F_MULTI, NLM_F_REQUEST, attr, iter_messages
 from tests.strategies import (
     destinations,
     infos,

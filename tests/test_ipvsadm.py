@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ipvs._errors import ValidationError
+from ipvs.errors import ValidationError
 from ipvs._model import (
     DaemonState,
     Destination,
@@ -28,8 +28,8 @@ from ipvs._model import (
     TunnelFlags,
     TunnelType,
 )
-from ipvs._table import ServiceEntry, Table
-from ipvs.ipvsadm import (
+from ipvs._model import ServiceEntry, Table
+from ipvs.formats.ipvsadm import (
     AddDestination,
     AddService,
     Clear,

@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 import pytest
 
-from ipvs._errors import ValidationError
+from ipvs.errors import ValidationError
 from ipvs._model import (
     DaemonState,
     Destination,

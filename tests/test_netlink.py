@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from ipvs._errors import DecodeError
-from ipvs._netlink import (
+from ipvs.errors import DecodeError
+from ipvs.netlink import (
     CTRL_ATTR_FAMILY_ID,
     CTRL_ATTR_FAMILY_NAME,
     CTRL_CMD_GETFAMILY,

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ipvs._errors import SandboxTimeout, SandboxUnavailable
+from ipvs.errors import SandboxTimeout, SandboxUnavailable
 from ipvs.testing import sandbox
 from ipvs.testing.sandbox import Sandbox, resolve_modules
 

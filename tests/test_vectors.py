@@ -232,7 +232,7 @@ def _pyroute2_stats(nest: Any) -> tuple[int, ...]:
 
 @pytest.mark.parametrize("raw", _service_messages(), ids=lambda r: f"{len(r)}B")
 def test_pyroute2_agrees_on_service_fields(raw: bytes) -> None:
-    from ipvs import _codec as C
+    from ipvs import netlink as C
 
     ours = C.decode_service(raw[20:])
     theirs = _pyroute2(raw, "IPVS_CMD_ATTR_SERVICE")
@@ -261,7 +261,7 @@ def test_pyroute2_agrees_on_service_fields(raw: bytes) -> None:
 
 @pytest.mark.parametrize("family_raw", _dest_messages(), ids=lambda fr: f"af{fr[0]}")
 def test_pyroute2_agrees_on_destination_fields(family_raw: tuple[int, bytes]) -> None:
-    from ipvs import _codec as C
+    from ipvs import netlink as C
 
     family, raw = family_raw
     ours: Destination = C.decode_destination(raw[20:], family)
@@ -286,7 +286,7 @@ def test_pyroute2_agrees_on_destination_fields(family_raw: tuple[int, bytes]) ->
 
 def test_pyroute2_is_wrong_about_the_ipv6_netmask() -> None:
     """IPv6 NETMASK is a host-order u32 prefix length; pyroute2 prints it as an IPv4 address."""
-    from ipvs import _codec as C
+    from ipvs import netlink as C
 
     seen: Counter[int] = Counter()
     for raw in _service_messages():
@@ -304,7 +304,7 @@ def test_pyroute2_is_wrong_about_the_ipv6_netmask() -> None:
 
 def test_pyroute2_is_wrong_about_the_tunnel_port_byte_order() -> None:
     """TUN_PORT is big-endian on the wire; pyroute2 reads it as host order (byte-swapped)."""
-    from ipvs import _codec as C
+    from ipvs import netlink as C
 
     ports = []
     for family, raw in _dest_messages():
@@ -323,7 +323,7 @@ def test_pyroute2_is_wrong_about_the_tunnel_port_byte_order() -> None:
 
 def test_captured_padded_destinations_take_the_fast_path() -> None:
     """The sandbox kernel pads 64-bit counters; its layout has a fast path too."""
-    from ipvs import _codec
+    from ipvs import netlink as _codec
 
     data = json.loads(MANIFEST_PATH.read_text())
     count = 0

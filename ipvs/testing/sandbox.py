@@ -40,7 +40,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import BinaryIO
 
-from ipvs._errors import SandboxError, SandboxTimeout, SandboxUnavailable
+from ipvs.errors import SandboxError, SandboxTimeout, SandboxUnavailable
 
 __all__ = [
     "DEFAULT_MODULES",

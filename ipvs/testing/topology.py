@@ -67,7 +67,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
-from ipvs import _netns
+from ipvs._client import _netns
+from ipvs.errors import HTTPError, NetnsError, TopologyError
 
 if TYPE_CHECKING:
     from http.server import ThreadingHTTPServer
@@ -84,14 +85,6 @@ __all__ = [
 ]
 
 _IFNAME_MAX = 15
-
-
-class TopologyError(RuntimeError):
-    """Building or using a topology failed."""
-
-
-class HTTPError(OSError):
-    """An HTTP exchange with a backend failed (bad reply, closed connection)."""
 
 
 @dataclass(frozen=True)
@@ -473,55 +466,15 @@ class _ServerHost:
             self.log.close()
 
 
-_MS_BIND = 0x1000
-_MS_REC = 0x4000
-_MS_SHARED = 0x100000
-
-
-def _mount(source: str, target: str, flags: int) -> int:
-    libc = _netns._c()
-    result: int = libc.mount(source.encode(), target.encode(), b"none", flags, None)
-    return result
-
-
 def _create_netns(name: str) -> None:
-    """Create a named namespace like ``ip netns add`` does, without forking.
-
-    A fresh namespace is made in the calling thread only (which then returns
-    to its own) and bind-mounted on /run/netns/NAME, which keeps it alive.
-    """
-    import ctypes
-
-    run_dir = _netns.NETNS_RUN_DIR
-    os.makedirs(run_dir, exist_ok=True)
-    # As iproute2 does: make the directory a shared mount, so that the
-    # namespace mounts show up in every mount namespace.
-    if _mount("", run_dir, _MS_SHARED | _MS_REC) != 0:
-        if _mount(run_dir, run_dir, _MS_BIND | _MS_REC) != 0:
-            err = ctypes.get_errno()
-            raise TopologyError(f"cannot bind-mount {run_dir}: {os.strerror(err)}")
-        if _mount("", run_dir, _MS_SHARED | _MS_REC) != 0:
-            err = ctypes.get_errno()
-            raise TopologyError(f"cannot make {run_dir} a shared mount: {os.strerror(err)}")
-    path = _netns.resolve(name)
     try:
-        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
-    except FileExistsError:
-        raise TopologyError(f"network namespace {name!r} exists already") from None
-    try:
-        with _netns.fresh(loopback_up=True) as fresh_path:
-            if _mount(fresh_path, path, _MS_BIND) != 0:
-                err = ctypes.get_errno()
-                raise TopologyError(f"cannot bind-mount the namespace: {os.strerror(err)}")
-    except BaseException:
-        os.unlink(path)
-        raise
+        _netns.create_named(name)
+    except NetnsError as exc:
+        raise TopologyError(str(exc.strerror or exc)) from None
 
 
 def _remove_netns(name: str) -> None:
-    from pyroute2 import netns
-
-    netns.remove(name)
+    _netns.remove_named(name)
 
 
 def _package_root() -> str:

@@ -31,8 +31,8 @@ from ipvs._model import (
     ServiceKey,
     TunnelType,
 )
-from ipvs._table import ServiceEntry, Table
-from ipvs.ipvsadm import (
+from ipvs._model import ServiceEntry, Table
+from ipvs.formats.ipvsadm import (
     _compare_destinations,
     _compare_services,
     _merge_sort,

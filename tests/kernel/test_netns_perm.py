@@ -19,7 +19,7 @@ import pytest
 
 import ipvs
 from ipvs import Client, Destination, Service, ServiceKey, _transport
-from ipvs._netns import NetnsError
+from ipvs.errors import NetnsError
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 

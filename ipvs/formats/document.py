@@ -1,4 +1,9 @@
-"""The plain-document form of a table (for JSON and YAML files).
+"""Tables and plans as plain documents: dicts ready for JSON and YAML, and back.
+
+Functions, not methods: the model knows nothing of its serialisations (as
+the attrs documentation advises). :func:`table_from_dict` reads what
+:func:`table_to_dict` writes; :func:`table_from_json` and
+:func:`table_from_yaml` read text; :func:`plan_to_dict` exports a plan.
 
 Schema (every key but the identity ones is optional; defaults follow ipvsadm)::
 
@@ -9,8 +14,8 @@ Schema (every key but the identity ones is optional; defaults follow ipvsadm)::
         # fwmark: 7              # a firewall-mark service
         # family: inet6          # only with fwmark; inet (default) | inet6
         scheduler: rr            # default wlc
-        flags: [persistent]      # persistent, onepacket, sched1..3,
-                                 # sh-fallback, sh-port, mh-fallback, mh-port
+        flags: [persistent]      # persistent, onepacket; sh-fallback, sh-port (sh),
+                                 # mh-fallback, mh-port (mh), flag-1..3 (others)
         timeout: 300             # persistence timeout, seconds
         netmask: 255.255.255.0   # IPv4 mask, or IPv6 prefix length
         pe: sip                  # persistence engine
@@ -28,10 +33,12 @@ Schema (every key but the identity ones is optional; defaults follow ipvsadm)::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from ipvs._errors import ValidationError
+import attrs
+
 from ipvs._model import (
     Destination,
     Family,
@@ -39,14 +46,32 @@ from ipvs._model import (
     Service,
     ServiceFlags,
     ServiceKey,
+    Stats,
+    Table,
     TunnelFlags,
     TunnelType,
+    flag_names,
 )
+from ipvs._plan import (
+    AddDestination,
+    AddService,
+    DeleteDestination,
+    DeleteService,
+    Operation,
+    Plan,
+    UpdateDestination,
+    UpdateService,
+)
+from ipvs.errors import ValidationError
 
-if TYPE_CHECKING:
-    from ipvs._table import Table
-
-__all__ = ["table_from_dict", "table_to_dict"]
+__all__ = [
+    "plan_to_dict",
+    "table_from_dict",
+    "table_from_json",
+    "table_from_yaml",
+    "table_to_dict",
+    "table_to_json",
+]
 
 T = TypeVar("T")
 
@@ -237,8 +262,6 @@ def table_from_dict(document: Mapping[str, Any]) -> Table:
     Raises:
         ValidationError: the document does not follow the schema.
     """
-    from ipvs._table import Table
-
     if not isinstance(document, Mapping):
         raise ValidationError("the document must be a mapping with a 'services' list")
     _check_keys("document", document, {"services"})
@@ -249,60 +272,70 @@ def table_from_dict(document: Mapping[str, Any]) -> Table:
     return _at("services", lambda: Table(pairs))
 
 
-def _flag_names(flags: ServiceFlags, scheduler: str) -> list[str]:
-    names = []
-    if flags & ServiceFlags.PERSISTENT:
-        names.append("persistent")
-    if flags & ServiceFlags.ONEPACKET:
-        names.append("onepacket")
-    prefix = scheduler if scheduler in ("sh", "mh") else None
-    if flags & ServiceFlags.SCHED1:
-        names.append(f"{prefix}-fallback" if prefix else "sched1")
-    if flags & ServiceFlags.SCHED2:
-        names.append(f"{prefix}-port" if prefix else "sched2")
-    if flags & ServiceFlags.SCHED3:
-        names.append("sched3")
-    return names
-
-
-def table_to_dict(table: Table) -> dict[str, Any]:
+def table_to_dict(table: Table, *, stats: bool = False) -> dict[str, Any]:
     """Export a table as a plain document; :func:`table_from_dict` reads it back.
 
     Args:
         table: the table.
+        stats: also export live data (statistics and connection counts), as
+            read from the kernel; :func:`table_from_dict` refuses those keys.
 
     Returns:
         A JSON-ready dict. Settings equal to their defaults are left out.
+
+    Example:
+        >>> from ipvs import Destination, Service, Table
+        >>> from ipvs.formats.document import table_to_dict
+        >>> web = Service.tcp("10.0.0.1", 80, scheduler="rr")
+        >>> table_to_dict(Table([(web, [Destination(address="10.1.0.1", port=80)])]))
+        {'services': [{'protocol': 'tcp', 'address': '10.0.0.1', 'port': 80, 'scheduler': 'rr', \
+'destinations': [{'address': '10.1.0.1', 'port': 80, 'forward': 'route', 'weight': 1}]}]}
     """
     out = []
     for entry in table.entries():
-        svc = entry.service
-        doc: dict[str, Any] = {}
-        if svc.fwmark is not None:
-            doc["fwmark"] = svc.fwmark
-            if svc.family == Family.INET6:
-                doc["family"] = "inet6"
-        else:
-            assert svc.protocol is not None
-            doc["protocol"] = svc.protocol.name.lower()
-            doc["address"] = str(svc.address)
-            doc["port"] = svc.port
-        doc["scheduler"] = svc.scheduler
-        if svc.flags:
-            doc["flags"] = _flag_names(svc.flags, svc.scheduler)
-        if svc.timeout:
-            doc["timeout"] = svc.timeout
-        default_mask = Service(key=svc.key).netmask
-        if svc.netmask != default_mask:
-            doc["netmask"] = str(svc.netmask) if svc.family == Family.INET else svc.netmask
-        if svc.pe_name:
-            doc["pe"] = svc.pe_name
-        doc["destinations"] = [_dest_doc(d) for d in entry.sorted_destinations()]
-        out.append(doc)
+        out.append(_service_doc(entry.service, entry.sorted_destinations(), stats=stats))
     return {"services": out}
 
 
-def _dest_doc(d: Destination) -> dict[str, Any]:
+def _key_doc(key: ServiceKey) -> dict[str, Any]:
+    if key.fwmark is not None:
+        doc: dict[str, Any] = {"fwmark": key.fwmark}
+        if key.family == Family.INET6:
+            doc["family"] = "inet6"
+        return doc
+    assert key.protocol is not None
+    return {"protocol": key.protocol.name.lower(), "address": str(key.address), "port": key.port}
+
+
+def _stats_doc(stats: Stats | None) -> dict[str, int]:
+    return attrs.asdict(stats if stats is not None else Stats())
+
+
+def _service_doc(svc: Service, destinations: Any = None, *, stats: bool = False) -> dict[str, Any]:
+    doc = _key_doc(svc.key)
+    doc.update(_service_settings(svc))
+    if destinations is not None:
+        doc["destinations"] = [_dest_doc(d, stats=stats) for d in destinations]
+    if stats:
+        doc["stats"] = _stats_doc(svc.stats)
+    return doc
+
+
+def _service_settings(svc: Service) -> dict[str, Any]:
+    doc: dict[str, Any] = {"scheduler": svc.scheduler}
+    if svc.flags:
+        doc["flags"] = flag_names(svc.flags, svc.scheduler)
+    if svc.timeout:
+        doc["timeout"] = svc.timeout
+    default_mask = Service(key=svc.key).netmask
+    if svc.netmask != default_mask:
+        doc["netmask"] = str(svc.netmask) if svc.family == Family.INET else svc.netmask
+    if svc.pe_name:
+        doc["pe"] = svc.pe_name
+    return doc
+
+
+def _dest_doc(d: Destination, *, stats: bool = False) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "address": str(d.address),
         "port": d.port,
@@ -320,4 +353,155 @@ def _dest_doc(d: Destination) -> dict[str, Any]:
         flags = [n for n, f in _TUNNEL_FLAG_NAMES.items() if f and d.tunnel_flags & f]
         if flags:
             doc["tunnel_flags"] = flags
+    if stats:
+        doc["active_connections"] = d.active_connections
+        doc["inactive_connections"] = d.inactive_connections
+        doc["persistent_connections"] = d.persistent_connections
+        doc["stats"] = _stats_doc(d.stats)
     return doc
+
+
+def table_to_json(table: Table, *, indent: int | None = 2, stats: bool = False) -> str:
+    """Export a table as JSON text (the schema of :func:`table_from_dict`).
+
+    Args:
+        table: the table.
+        indent: JSON indentation.
+        stats: also export live data (see :func:`table_to_dict`).
+
+    Returns:
+        The text.
+    """
+    return json.dumps(table_to_dict(table, stats=stats), indent=indent)
+
+
+def table_from_json(text: str) -> Table:
+    """Build a table from JSON text (the schema of :func:`table_from_dict`).
+
+    Args:
+        text: the JSON document.
+
+    Returns:
+        The table.
+
+    Raises:
+        ValidationError: invalid JSON or schema.
+    """
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"invalid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ValidationError("the document must be a JSON object with a 'services' list")
+    return table_from_dict(document)
+
+
+def table_from_yaml(text: str) -> Table:
+    """Build a table from YAML text (needs PyYAML: ``pip install 'ipvs[yaml]'``).
+
+    Args:
+        text: the YAML document.
+
+    Returns:
+        The table.
+
+    Raises:
+        ValidationError: invalid YAML or schema.
+        ImportError: PyYAML is not installed.
+    """
+    import yaml
+
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValidationError(f"invalid YAML: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ValidationError("the document must be a mapping with a 'services' list")
+    return table_from_dict(document)
+
+
+_SERVICE_SETTINGS = ("scheduler", "flags", "timeout", "netmask", "pe_name")
+_DEST_SETTINGS = (
+    "forward",
+    "weight",
+    "upper_threshold",
+    "lower_threshold",
+    "tunnel_type",
+    "tunnel_port",
+    "tunnel_flags",
+)
+
+
+def _value(field: str, obj: Service | Destination) -> Any:
+    """One setting as the documents write it (enums by name, numbers as numbers)."""
+    if isinstance(obj, Service):
+        if field == "flags":
+            return flag_names(obj.flags, obj.scheduler)
+        if field == "netmask":
+            return str(obj.netmask) if obj.family == Family.INET else obj.netmask
+        return getattr(obj, field)
+    value = getattr(obj, field)
+    if field == "tunnel_flags":
+        return [n for n, f in _TUNNEL_FLAG_NAMES.items() if f and value & f]
+    if isinstance(value, (ForwardMethod, TunnelType)):
+        return value.name.lower()
+    return value
+
+
+def _changes_doc(
+    old: Service | Destination, new: Service | Destination, fields: tuple[str, ...]
+) -> dict[str, dict[str, Any]]:
+    return {
+        ("pe" if f == "pe_name" else f): {"old": _value(f, old), "new": _value(f, new)}
+        for f in fields
+        if getattr(old, f) != getattr(new, f)
+    }
+
+
+def _operation_doc(op: Operation) -> dict[str, Any]:
+    doc: dict[str, Any] = {"op": op.operation}
+    if isinstance(op, AddService):
+        doc["service"] = _service_doc(op.service)
+    elif isinstance(op, UpdateService):
+        doc["service"] = _service_doc(op.new)
+        doc["changes"] = _changes_doc(op.old, op.new, _SERVICE_SETTINGS)
+    elif isinstance(op, DeleteService):
+        doc["service"] = _service_doc(op.service)
+        doc["destinations"] = [_dest_doc(d) for d in op.destinations]
+    elif isinstance(op, (AddDestination, DeleteDestination)):
+        doc["service"] = _key_doc(op.service)
+        doc["destination"] = _dest_doc(op.destination)
+    else:
+        assert isinstance(op, UpdateDestination)
+        doc["service"] = _key_doc(op.service)
+        doc["destination"] = _dest_doc(op.new)
+        doc["changes"] = _changes_doc(op.old, op.new, _DEST_SETTINGS)
+    return doc
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """Export a plan as a JSON-ready dict: every operation complete.
+
+    Each operation has ``op`` (``add_service``, ``update_destination``, ...),
+    the ``service`` (the whole service for service operations, its key for
+    destination operations), the ``destination`` where one is concerned, and
+    for updates the ``changes`` as ``{"field": {"old": ..., "new": ...}}``.
+    Values are written as in table documents: numbers as numbers, enums and
+    flags by name. The schema is in :doc:`/schema`.
+
+    Args:
+        plan: the plan.
+
+    Returns:
+        ``{"operations": [...], "drains": [...], "summary": {"add": n,
+        "change": n, "delete": n}}``.
+    """
+    add, change, delete = plan.counts()
+    return {
+        "operations": [_operation_doc(op) for op in plan.operations],
+        "drains": [
+            {"service": _key_doc(d.service), "destination": _dest_doc(d.destination)}
+            for d in plan.drains
+        ],
+        "summary": {"add": add, "change": change, "delete": delete},
+    }

@@ -14,15 +14,15 @@ was derived from the known current state.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 import attrs
 
-from ipvs._errors import ValidationError
-from ipvs._model import Destination, Service, ServiceKey
+from ipvs._model._objects import Destination
+from ipvs._model._service import Service, ServiceKey
+from ipvs.errors import ValidationError
 
 __all__ = ["DestinationKey", "ServiceEntry", "Table"]
 
@@ -409,126 +409,3 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
             A new table.
         """
         return Table(e for k, e in self._entries.items() if keep(k))
-
-    # -- presentation ------------------------------------------------------------
-
-    def _repr_html_(self) -> str:
-        from ipvs._html import table_html
-
-        return table_html(self)
-
-    def stats_frame(self) -> Any:
-        """Return the statistics as a pandas DataFrame (needs ``pip install 'ipvs[pandas]'``).
-
-        Returns:
-            One row per service and per destination.
-
-        Raises:
-            ImportError: pandas is not installed.
-        """
-        from ipvs._html import stats_frame
-
-        return stats_frame(self)
-
-    # -- documents ---------------------------------------------------------------
-
-    def to_dict(self) -> dict[str, Any]:
-        """Export the table as a plain document (the schema of :meth:`from_dict`).
-
-        Returns:
-            A dict with a ``services`` list, ready for JSON or YAML.
-        """
-        from ipvs._document import table_to_dict
-
-        return table_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, document: Mapping[str, Any]) -> Table:
-        """Build a table from a plain document (see docs/schema).
-
-        Args:
-            document: a mapping with a ``services`` list.
-
-        Returns:
-            The table.
-
-        Raises:
-            ValidationError: the document does not follow the schema; the
-                message names the path of the offending value.
-        """
-        from ipvs._document import table_from_dict
-
-        return table_from_dict(document)
-
-    def to_json(self, *, indent: int | None = 2) -> str:
-        """Export the table as JSON text.
-
-        Args:
-            indent: JSON indentation.
-
-        Returns:
-            The text.
-        """
-        return json.dumps(self.to_dict(), indent=indent)
-
-    @classmethod
-    def from_json(cls, text: str) -> Table:
-        """Build a table from JSON text (the schema of :meth:`from_dict`).
-
-        Args:
-            text: the JSON document.
-
-        Returns:
-            The table.
-
-        Raises:
-            ValidationError: invalid JSON or schema.
-        """
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"invalid JSON: {exc}") from exc
-        if not isinstance(document, dict):
-            raise ValidationError("the document must be a JSON object with a 'services' list")
-        return cls.from_dict(document)
-
-    @classmethod
-    def from_yaml(cls, text: str) -> Table:
-        """Build a table from YAML text (needs PyYAML: ``pip install ipvs[yaml]``).
-
-        Args:
-            text: the YAML document.
-
-        Returns:
-            The table.
-
-        Raises:
-            ValidationError: invalid YAML or schema.
-            ImportError: PyYAML is not installed.
-        """
-        import yaml
-
-        try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ValidationError(f"invalid YAML: {exc}") from exc
-        if not isinstance(document, dict):
-            raise ValidationError("the document must be a mapping with a 'services' list")
-        return cls.from_dict(document)
-
-    @classmethod
-    def from_ipvsadm(cls, text: str) -> Table:
-        """Build a table from ``ipvsadm -S`` save text.
-
-        Args:
-            text: the rules.
-
-        Returns:
-            The table.
-
-        Raises:
-            ValidationError: a line is malformed; the message gives its number.
-        """
-        from ipvs.ipvsadm import parse_table
-
-        return parse_table(text)

@@ -1,16 +1,30 @@
-"""Rich HTML for Jupyter: tables, services, statistics and plans at a glance."""
+"""Rich HTML for Jupyter (tables, services, statistics and plans), and pandas frames.
+
+The renderers are functions. :func:`register_ipython` registers them with
+IPython's HTML formatter by type name, so a :class:`~ipvs.Table` or a
+:class:`~ipvs.Plan` displays as a table in a notebook; ``import ipvs`` calls it
+when IPython is already running, so nothing needs to be done by hand.
+"""
 
 from __future__ import annotations
 
+import sys
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ipvs._model import Destination, Service, Stats
-    from ipvs._plan import Plan
-    from ipvs._table import Table
+import attrs
 
-__all__ = ["plan_html", "service_html", "stats_frame", "stats_html", "table_html"]
+from ipvs._model import Destination, Service, ServiceEntry, Stats, Table
+from ipvs._plan import Plan
+
+__all__ = [
+    "plan_html",
+    "register_ipython",
+    "service_html",
+    "stats_frame",
+    "stats_html",
+    "table_html",
+]
 
 _STYLE = (
     "<style>.ipvs td,.ipvs th{padding:2px 8px;text-align:left;font-family:monospace}"
@@ -31,7 +45,7 @@ def _bar(weight: int, total: int) -> str:
 def _service_rows(service: Service, destinations: tuple[Destination, ...]) -> list[str]:
     settings = [service.scheduler]
     if service.flags:
-        settings.append(f"flags={service.flags!s}")
+        settings.append(f"flags={','.join(service.flag_names)}")
     if service.timeout:
         settings.append(f"timeout={service.timeout}")
     if service.pe_name:
@@ -87,18 +101,7 @@ def table_html(table: Table) -> str:
     return f'{_STYLE}<table class="ipvs">{caption}{_HEAD}{"".join(rows)}</table>'
 
 
-_STATS_FIELDS = (
-    "connections",
-    "packets_in",
-    "packets_out",
-    "bytes_in",
-    "bytes_out",
-    "cps",
-    "pps_in",
-    "pps_out",
-    "bps_in",
-    "bps_out",
-)
+_STATS_FIELDS = tuple(a.name for a in attrs.fields(Stats))
 
 
 def stats_html(stats: Stats) -> str:
@@ -165,3 +168,39 @@ def stats_frame(table: Table) -> Any:
             row.update({f: getattr(d.stats, f) if d.stats else 0 for f in _STATS_FIELDS})
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _entry_html(entry: ServiceEntry) -> str:
+    return service_html(entry.service, entry.sorted_destinations())
+
+
+# (module, class name, renderer) for IPython's formatter: registration by
+# name keeps this module from importing anything just to register.
+_RENDERERS = (
+    ("ipvs._model._table", "Table", table_html),
+    ("ipvs._model._table", "ServiceEntry", _entry_html),
+    ("ipvs._model._service", "Service", service_html),
+    ("ipvs._model._objects", "Stats", stats_html),
+    ("ipvs._plan._diff", "Plan", plan_html),
+)
+
+
+def register_ipython(shell: Any = None) -> bool:
+    """Make IPython and Jupyter display tables, services, statistics and plans as HTML.
+
+    Args:
+        shell: the IPython shell (default: the running one, if any).
+
+    Returns:
+        True if a shell was found and the renderers registered.
+    """
+    if shell is None:
+        ipython = sys.modules.get("IPython")
+        get = getattr(ipython, "get_ipython", None)
+        shell = get() if callable(get) else None
+    if shell is None:
+        return False
+    formatter = shell.display_formatter.formatters["text/html"]
+    for module, name, render in _RENDERERS:
+        formatter.for_type_by_name(module, name, render)
+    return True

@@ -15,12 +15,14 @@ import struct
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from ipvs._errors import DecodeError
+from ipvs.errors import DecodeError
 
 __all__ = [
+    "BE16",
     "CTRL_ATTR_FAMILY_ID",
     "CTRL_ATTR_FAMILY_NAME",
     "CTRL_CMD_GETFAMILY",
+    "FLAGS",
     "GENLMSGHDR",
     "GENL_ID_CTRL",
     "NLATTR",
@@ -43,6 +45,10 @@ __all__ = [
     "NLM_F_MULTI",
     "NLM_F_REQUEST",
     "NLM_F_ROOT",
+    "U8",
+    "U16",
+    "U32",
+    "U64",
     "Ack",
     "Message",
     "align4",
@@ -99,10 +105,17 @@ GENLMSGHDR = struct.Struct("=BBH")
 #: ``struct nlattr``: len, type.
 NLATTR = struct.Struct("=HH")
 
+#: Attribute payloads shared by the encoders and decoders (host order, except BE16).
+U8 = struct.Struct("=B")
+U16 = struct.Struct("=H")
+U32 = struct.Struct("=I")
+U64 = struct.Struct("=Q")
+BE16 = struct.Struct("!H")
+#: ``struct ip_vs_flags``: flags, mask (host order).
+FLAGS = struct.Struct("=II")
+
 _NLMSG_GENL = struct.Struct("=IHHIIBBH")
 _I32 = struct.Struct("=i")
-_U16 = struct.Struct("=H")
-_U32 = struct.Struct("=I")
 _ERR_HDR = struct.Struct("=iIHHII")  # error, then the echoed nlmsghdr
 
 _unpack_hdr = NLMSGHDR.unpack_from
@@ -323,7 +336,7 @@ def decode_family_id(payload: memoryview | bytes) -> int:
     value = parse_attrs(area).get(CTRL_ATTR_FAMILY_ID)
     if value is None or len(value) < 2:
         raise DecodeError("controller reply lacks a family id")
-    family_id: int = _U16.unpack_from(value)[0]
+    family_id: int = U16.unpack_from(value)[0]
     return family_id
 
 
@@ -385,7 +398,7 @@ def decode_ack(flags: int, payload: memoryview | bytes) -> Ack:
     if raw is not None:
         if len(raw) < 4:
             raise DecodeError("truncated extended-ack offset")
-        offset = _U32.unpack_from(raw)[0]
+        offset = U32.unpack_from(raw)[0]
     return Ack(error, seq, message, offset)
 
 

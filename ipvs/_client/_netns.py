@@ -17,9 +17,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ipvs._errors import IPVSError, ValidationError
+from ipvs.errors import NetnsError, ValidationError
 
-__all__ = ["NETNS_RUN_DIR", "NetnsError", "entered", "fresh", "resolve", "set_link_up"]
+__all__ = [
+    "NETNS_RUN_DIR",
+    "create_named",
+    "current_path",
+    "entered",
+    "fresh",
+    "remove_named",
+    "resolve",
+    "set_link_up",
+]
 
 CLONE_NEWNET = 0x40000000
 NETNS_RUN_DIR = "/var/run/netns"
@@ -28,10 +37,6 @@ _SIOCSIFFLAGS = 0x8914
 _IFF_UP = 0x1
 
 _libc: Any = None
-
-
-class NetnsError(IPVSError, OSError):
-    """Entering, creating or leaving a network namespace failed."""
 
 
 def _c() -> Any:
@@ -66,7 +71,13 @@ def resolve(netns: str | os.PathLike[str]) -> str:
         ValidationError: the name is empty or holds a path separator but is
             not a path to an existing file.
     """
+    if not isinstance(netns, (str, os.PathLike)):
+        raise ValidationError(
+            f"netns: expected a namespace name or path, got {type(netns).__name__} {netns!r}"
+        )
     text = os.fspath(netns)
+    if not isinstance(text, str):
+        raise ValidationError(f"netns: expected a text path, got {text!r}")
     if not text:
         raise ValidationError("netns: empty name")
     if "/" in text:
@@ -152,15 +163,105 @@ def fresh(*, loopback_up: bool = True) -> Iterator[str]:
         try:
             if loopback_up:
                 set_link_up("lo")
-            yield f"/proc/{os.getpid()}/task/{threading_native_id()}/ns/net"
+            yield current_path()
         finally:
             _setns(home, "cannot return to the original network namespace")
     finally:
         os.close(home)
 
 
-def threading_native_id() -> int:
-    """Return the kernel thread id of the calling thread."""
+def current_path() -> str:
+    """Return a path naming the calling thread's network namespace.
+
+    Returns:
+        ``/proc/<pid>/task/<tid>/ns/net``, usable as ``Client(netns=...)``
+        from other threads while this thread stays in the namespace.
+    """
     import threading
 
-    return threading.get_native_id()
+    return f"/proc/{os.getpid()}/task/{threading.get_native_id()}/ns/net"
+
+
+_MS_BIND = 0x1000
+_MS_REC = 0x4000
+_MS_SHARED = 0x100000
+_MNT_DETACH = 2
+
+
+def _mount(source: str, target: str, flags: int) -> int:
+    result: int = _c().mount(source.encode(), target.encode(), b"none", flags, None)
+    return result
+
+
+def _errno_text() -> tuple[int, str]:
+    import ctypes
+
+    err = ctypes.get_errno()
+    return err, os.strerror(err)
+
+
+def create_named(name: str) -> str:
+    """Create a named namespace as ``ip netns add`` does, without forking.
+
+    A fresh namespace is made in the calling thread only (which then returns
+    to its own) and bind-mounted on /run/netns/NAME, which keeps it alive.
+    Its loopback interface is up.
+
+    Args:
+        name: the name.
+
+    Returns:
+        The path of the namespace file.
+
+    Raises:
+        NetnsError: it exists already, or it cannot be made (no CAP_SYS_ADMIN).
+    """
+    run_dir = NETNS_RUN_DIR
+    os.makedirs(run_dir, exist_ok=True)
+    # As iproute2 does: make the directory a shared mount, so that the
+    # namespace mounts show up in every mount namespace.
+    if _mount("", run_dir, _MS_SHARED | _MS_REC) != 0:
+        if _mount(run_dir, run_dir, _MS_BIND | _MS_REC) != 0:
+            err, text = _errno_text()
+            raise NetnsError(err, f"cannot bind-mount {run_dir}: {text}")
+        if _mount("", run_dir, _MS_SHARED | _MS_REC) != 0:
+            err, text = _errno_text()
+            raise NetnsError(err, f"cannot make {run_dir} a shared mount: {text}")
+    path = resolve(name)
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
+    except FileExistsError:
+        raise NetnsError(17, f"network namespace {name!r} exists already") from None
+    try:
+        with fresh(loopback_up=True) as fresh_path:
+            if _mount(fresh_path, path, _MS_BIND) != 0:
+                err, text = _errno_text()
+                raise NetnsError(err, f"cannot bind-mount the namespace: {text}")
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
+
+
+def remove_named(name: str) -> None:
+    """Remove a named namespace as ``ip netns delete`` does.
+
+    The namespace itself lives on while a process or socket still uses it.
+
+    Args:
+        name: the name (or path under /run/netns).
+
+    Raises:
+        NetnsError: it cannot be unmounted or removed.
+    """
+    path = resolve(name)
+    if _c().umount2(path.encode(), _MNT_DETACH) != 0:
+        err, text = _errno_text()
+        if err != 22:  # EINVAL: not a mount point (already detached)
+            raise NetnsError(err, f"cannot unmount {path}: {text}")
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise NetnsError(exc.errno or 0, f"cannot remove {path}: {exc.strerror}") from exc

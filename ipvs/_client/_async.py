@@ -1,0 +1,379 @@
+"""The asyncio client: :class:`AsyncClient`, the same operations as :class:`~ipvs.Client`.
+
+It drives the same :class:`~ipvs.netlink.Conversation` and the same flows with
+the event loop's readiness callbacks: no thread, no blocking call (opening the
+socket in another network namespace switches the calling thread for a moment).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from ipvs._client import _flows
+from ipvs._client._batch import AsyncBatch, Progress
+from ipvs._client._flows import Flow, PipelineStep
+from ipvs._client._socket import DEFAULT_RCVBUF, DEFAULT_SNDBUF, NetlinkSocket
+from ipvs._client._sync import daemon_state
+from ipvs._model import (
+    DaemonState,
+    Destination,
+    Info,
+    Service,
+    ServiceKey,
+    SyncDaemon,
+    Table,
+    Timeouts,
+)
+from ipvs._plan import ApplyResult, Drain, Plan, ReapResult, Scope, Transaction
+from ipvs.errors import IPVSError, KernelError, OutcomeUnknown
+from ipvs.netlink import Conversation, Exchange, Pipeline, Write
+
+__all__ = ["AsyncClient"]
+
+T = TypeVar("T")
+
+
+def _wake(ready: asyncio.Future[None]) -> None:
+    if not ready.done():
+        ready.set_result(None)
+
+
+class AsyncClient:
+    """A connection to the kernel's IPVS for asyncio programs (see :class:`~ipvs.Client`).
+
+    Every method of :class:`~ipvs.Client` exists here as a coroutine, with the
+    same arguments, results and errors; :meth:`batch` and :meth:`transaction`
+    are used with ``async with``. Tasks may share a client: each call holds
+    the client's lock for its whole exchange with the kernel. Use it from one
+    event loop.
+
+    Args:
+        netns: None for the caller's namespace, a name under /var/run/netns,
+            or a path such as ``/proc/1234/ns/net``. The socket is opened
+            inside it; the calling thread always returns to its own namespace.
+        rcvbuf: receive buffer size (bytes) for the socket.
+        sndbuf: send buffer size (bytes) for the socket.
+
+    Raises:
+        ValidationError: an argument has the wrong type or value.
+        NetnsError: the namespace cannot be entered.
+
+    Example:
+        .. code-block:: python
+
+            async with ipvs.AsyncClient() as client:
+                await client.add_service(ipvs.Service.tcp("10.0.0.1", 80, scheduler="rr"))
+    """
+
+    def __init__(
+        self,
+        netns: str | os.PathLike[str] | None = None,
+        *,
+        rcvbuf: int = DEFAULT_RCVBUF,
+        sndbuf: int = DEFAULT_SNDBUF,
+    ) -> None:
+        self.netns = netns
+        self._sock = NetlinkSocket(netns, rcvbuf=rcvbuf, sndbuf=sndbuf, blocking=False)
+        self._conv = Conversation()
+        self._lock: asyncio.Lock | None = None
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the socket; later calls raise :class:`~ipvs.errors.IPVSError`."""
+        self._sock.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = f" netns={self.netns!r}" if self.netns is not None else ""
+        return f"<ipvs.AsyncClient{where}>"
+
+    async def family_id(self) -> int:
+        """Return the generic netlink id of the IPVS family (resolved on first use).
+
+        Returns:
+            The id.
+
+        Raises:
+            IPVSUnavailable: the kernel has no IPVS.
+        """
+        async with self._locked():
+            await self._ready()
+            return self._conv.require_family()
+
+    # -- I/O -----------------------------------------------------------------------
+
+    def _locked(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    async def _ready(self) -> None:
+        if self._sock.closed:
+            raise IPVSError("this client is closed")
+        if self._conv.family_id is None:
+            await self._exchange(self._conv.resolve_family())
+
+    async def _readable(self) -> None:
+        loop = asyncio.get_running_loop()
+        ready = loop.create_future()
+        fd = self._sock.fileno()
+        loop.add_reader(fd, _wake, ready)
+        try:
+            await ready
+        finally:
+            loop.remove_reader(fd)
+
+    async def _receive(self) -> None:
+        """Wait for one datagram and feed it to the conversation."""
+        sock = self._sock
+        while (view := sock.recv(block=False)) is None:
+            await self._readable()
+        self._conv.receive_data(view)
+
+    async def _exchange(self, exchange: Exchange[T]) -> T:
+        conv = self._conv
+        try:
+            self._sock.send(exchange.data)
+            while not exchange.done:
+                await self._receive()
+        except OutcomeUnknown:
+            conv.abandon()
+            raise
+        except BaseException:
+            conv.forget(exchange)
+            raise
+        return exchange.result()
+
+    async def _pipeline(self, step: PipelineStep) -> Pipeline:
+        sock, conv = self._sock, self._conv
+        pipeline, progress = step.pipeline, step.progress
+        total = len(pipeline)
+        try:
+            for chunk in pipeline.chunks(sock.max_send):
+                sock.send(chunk)
+                while not pipeline.done and (view := sock.recv(block=False)) is not None:
+                    conv.receive_data(view)
+                if progress is not None:
+                    progress(pipeline.sent, total)
+            while not pipeline.done:
+                await self._receive()
+        except OutcomeUnknown:
+            conv.abandon()
+            raise
+        except BaseException:
+            conv.forget(pipeline)
+            raise
+        return pipeline
+
+    async def _call(self, make: Callable[[Conversation], Exchange[T]]) -> T:
+        async with self._locked():
+            await self._ready()
+            return await self._exchange(make(self._conv))
+
+    async def _drive(self, make: Callable[[Conversation], Flow[T]]) -> T:
+        async with self._locked():
+            await self._ready()
+            flow = make(self._conv)
+            value: Any = None
+            error: IPVSError | None = None
+            while True:
+                try:
+                    step = flow.send(value) if error is None else flow.throw(error)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+                try:
+                    if isinstance(step, PipelineStep):
+                        value, error = await self._pipeline(step), None
+                    else:
+                        value, error = await self._exchange(step), None
+                except IPVSError as exc:
+                    value, error = None, exc
+
+    # -- reads -------------------------------------------------------------------
+
+    async def info(self) -> Info:
+        """As :meth:`ipvs.Client.info`."""
+        return await self._call(lambda c: c.info())
+
+    async def services(self) -> list[Service]:
+        """As :meth:`ipvs.Client.services`."""
+        return await self._call(lambda c: c.services())
+
+    async def service(self, key: Service | ServiceKey) -> Service:
+        """As :meth:`ipvs.Client.service`."""
+        return await self._call(lambda c: c.service(key))
+
+    async def destinations(self, service: Service | ServiceKey) -> list[Destination]:
+        """As :meth:`ipvs.Client.destinations`."""
+        return await self._drive(lambda c: _flows.destinations(c, service))
+
+    async def timeouts(self) -> Timeouts:
+        """As :meth:`ipvs.Client.timeouts`."""
+        return await self._call(lambda c: c.timeouts())
+
+    async def daemons(self) -> list[SyncDaemon]:
+        """As :meth:`ipvs.Client.daemons`."""
+        return await self._call(lambda c: c.daemons())
+
+    async def snapshot(self) -> Table:
+        """As :meth:`ipvs.Client.snapshot`."""
+        return await self._drive(_flows.snapshot)
+
+    # -- writes ------------------------------------------------------------------
+
+    async def add_service(self, service: Service) -> None:
+        """As :meth:`ipvs.Client.add_service`."""
+        await self._call(lambda c: c.add_service(service))
+
+    async def update_service(self, service: Service) -> None:
+        """As :meth:`ipvs.Client.update_service`."""
+        await self._call(lambda c: c.update_service(service))
+
+    async def delete_service(self, service: Service | ServiceKey) -> None:
+        """As :meth:`ipvs.Client.delete_service`."""
+        await self._call(lambda c: c.delete_service(service))
+
+    async def add_destination(
+        self, service: Service | ServiceKey, destination: Destination
+    ) -> None:
+        """As :meth:`ipvs.Client.add_destination`."""
+        await self._call(lambda c: c.add_destination(service, destination))
+
+    async def update_destination(
+        self, service: Service | ServiceKey, destination: Destination
+    ) -> None:
+        """As :meth:`ipvs.Client.update_destination`."""
+        await self._call(lambda c: c.update_destination(service, destination))
+
+    async def delete_destination(
+        self, service: Service | ServiceKey, destination: Destination
+    ) -> None:
+        """As :meth:`ipvs.Client.delete_destination`."""
+        await self._call(lambda c: c.delete_destination(service, destination))
+
+    async def set_timeouts(self, timeouts: Timeouts) -> None:
+        """As :meth:`ipvs.Client.set_timeouts`."""
+        await self._call(lambda c: c.set_timeouts(timeouts))
+
+    async def start_daemon(self, daemon: SyncDaemon) -> None:
+        """As :meth:`ipvs.Client.start_daemon`."""
+        await self._call(lambda c: c.start_daemon(daemon))
+
+    async def stop_daemon(self, state: DaemonState | SyncDaemon | str) -> None:
+        """As :meth:`ipvs.Client.stop_daemon`."""
+        which = daemon_state(state)
+        await self._call(lambda c: c.stop_daemon(which))
+
+    async def zero(self, service: Service | ServiceKey | None = None) -> None:
+        """As :meth:`ipvs.Client.zero`."""
+        await self._call(lambda c: c.zero(service))
+
+    async def flush(self) -> None:
+        """As :meth:`ipvs.Client.flush`."""
+        await self._call(lambda c: c.flush())
+
+    # -- batches, plans, transactions ---------------------------------------------
+
+    async def _send_writes(self, writes: list[Write], progress: Progress) -> list[KernelError]:
+        failures = await self._drive(lambda c: _flows.send_writes(c, writes, progress))
+        return [failures[i] for i in sorted(failures)]
+
+    def batch(self) -> AsyncBatch:
+        """Queue writes and send them pipelined when the ``with`` block ends.
+
+        Returns:
+            An :class:`~ipvs.AsyncBatch`; as an async context manager it raises
+            :class:`~ipvs.errors.BatchError` listing the failed operations
+            (the others were applied).
+
+        Example:
+            .. code-block:: python
+
+                async with client.batch() as b:
+                    b.add_service(svc)
+                    for d in dests:
+                        b.add_destination(svc, d)
+        """
+        return AsyncBatch(self._send_writes)
+
+    async def apply(
+        self,
+        desired: Table,
+        *,
+        scope: Scope | Callable[[ServiceKey], bool] | None = None,
+        drain: bool = False,
+        dry_run: bool = False,
+        current: Table | None = None,
+        verify: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ApplyResult:
+        """As :meth:`ipvs.Client.apply`."""
+        return await self._drive(
+            lambda c: _flows.apply(
+                c,
+                desired,
+                scope=scope,
+                drain=drain,
+                dry_run=dry_run,
+                current=current,
+                verify=verify,
+                progress=progress,
+            )
+        )
+
+    async def apply_plan(
+        self,
+        plan: Plan,
+        *,
+        verify: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ApplyResult:
+        """As :meth:`ipvs.Client.apply_plan`."""
+        return await self._drive(
+            lambda c: _flows.apply_plan(c, plan, verify=verify, progress=progress)
+        )
+
+    def transaction(self, current: Table | None = None) -> Transaction:
+        """Queue changes; commit them all on a clean exit, none on an exception.
+
+        Args:
+            current: the known current state (default: a snapshot at start).
+
+        Returns:
+            A :class:`~ipvs.Transaction`, used with ``async with``.
+        """
+        return Transaction(self, current)
+
+    async def reap(
+        self,
+        drains: Iterable[Drain],
+        *,
+        grace: float | None = None,
+        since: dict[Any, float] | None = None,
+        current: Table | None = None,
+        count_inactive: bool = True,
+        clock: Callable[[], float] | None = None,
+    ) -> ReapResult:
+        """As :meth:`ipvs.Client.reap`."""
+        now = (clock or time.monotonic)()
+        return await self._drive(
+            lambda c: _flows.reap(
+                c,
+                drains,
+                now=now,
+                grace=grace,
+                since=since,
+                current=current,
+                count_inactive=count_inactive,
+            )
+        )

@@ -1,0 +1,48 @@
+"""The plan layer: diffs, plans, scopes, transactions, and the decisions of apply.
+
+Pure code: it compares tables and decides what to send and how to undo it,
+but sends nothing (the clients do). It imports the model and the errors only.
+"""
+
+from ipvs._plan._diff import Plan, diff, gc_paused, simulate
+from ipvs._plan._operations import (
+    AddDestination,
+    AddService,
+    DeleteDestination,
+    DeleteService,
+    Drain,
+    Operation,
+    UpdateDestination,
+    UpdateService,
+)
+from ipvs._plan._outcome import (
+    ApplyResult,
+    ReapResult,
+    failure_error,
+    reap_decisions,
+    rollback_operations,
+)
+from ipvs._plan._scope import Scope
+from ipvs._plan._transaction import Transaction
+
+__all__ = [
+    "AddDestination",
+    "AddService",
+    "ApplyResult",
+    "DeleteDestination",
+    "DeleteService",
+    "Drain",
+    "Operation",
+    "Plan",
+    "ReapResult",
+    "Scope",
+    "Transaction",
+    "UpdateDestination",
+    "UpdateService",
+    "diff",
+    "failure_error",
+    "gc_paused",
+    "reap_decisions",
+    "rollback_operations",
+    "simulate",
+]

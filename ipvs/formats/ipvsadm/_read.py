@@ -1,0 +1,825 @@
+"""Reading ipvsadm rules: options, tokens, values, and applying rules to a table."""
+
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Address, IPv6Address
+
+import attrs
+
+from ipvs._model import (
+    Destination,
+    Family,
+    ForwardMethod,
+    Protocol,
+    Service,
+    ServiceEntry,
+    ServiceFlags,
+    ServiceKey,
+    Table,
+    TunnelFlags,
+    TunnelType,
+)
+from ipvs.errors import ValidationError
+from ipvs.formats.ipvsadm._rules import (
+    AddDestination,
+    AddService,
+    Clear,
+    DeleteDestination,
+    DeleteService,
+    EditDestination,
+    EditService,
+    Rule,
+)
+from ipvs.formats.ipvsadm._text import (
+    DEFAULT_PERSISTENCE,
+    INT_MAX,
+    MAX_TIMEOUT,
+    SCHED_MAXLEN,
+    U32,
+    Address,
+    dest_text,
+    ntop,
+)
+
+__all__ = ["parse", "parse_table"]
+
+
+# --------------------------------------------------------------------------
+# Option table
+# --------------------------------------------------------------------------
+
+_NONE, _REQUIRED, _OPTIONAL = 0, 1, 2
+
+
+@attrs.frozen(slots=True)
+class _Opt:
+    name: str  # canonical id
+    arg: int
+    command: bool = False
+
+
+_OPTS: dict[str, _Opt] = {}
+_SHORT: dict[str, str] = {}
+_LONG: dict[str, str] = {}
+
+
+def _def(name: str, short: str | None, long: str | None, arg: int, command: bool = False) -> None:
+    _OPTS[name] = _Opt(name, arg, command)
+    if short:
+        _SHORT[short] = name
+    if long:
+        _LONG[long] = name
+
+
+# Commands handled here.
+_def("A", "A", "add-service", _NONE, True)
+_def("E", "E", "edit-service", _NONE, True)
+_def("D", "D", "delete-service", _NONE, True)
+_def("C", "C", "clear", _NONE, True)
+_def("a", "a", "add-server", _NONE, True)
+_def("e", "e", "edit-server", _NONE, True)
+_def("d", "d", "delete-server", _NONE, True)
+# Commands ipvsadm knows that are not service/destination rules.
+for _s, _l, _a in (
+    ("R", "restore", _NONE),
+    ("S", "save", _NONE),
+    ("L", "list", _NONE),
+    ("l", None, _NONE),
+    ("Z", "zero", _NONE),
+    ("h", "help", _NONE),
+    ("v", "version", _NONE),
+    (None, "set", _NONE),
+    (None, "start-daemon", _REQUIRED),
+    (None, "stop-daemon", _REQUIRED),
+):
+    _def("cmd:" + (_l or _s or ""), _s, _l, _a, True)
+# Options.
+_def("t", "t", "tcp-service", _REQUIRED)
+_def("u", "u", "udp-service", _REQUIRED)
+_def("sctp", None, "sctp-service", _REQUIRED)
+_def("f", "f", "fwmark-service", _REQUIRED)
+_def("6", "6", "ipv6", _NONE)
+_def("s", "s", "scheduler", _REQUIRED)
+_def("b", "b", "sched-flags", _REQUIRED)
+_def("p", "p", "persistent", _OPTIONAL)
+_def("M", "M", "netmask", _REQUIRED)
+_def("pe", None, "pe", _REQUIRED)
+_def("o", "o", "ops", _NONE)
+_def("r", "r", "real-server", _REQUIRED)
+_def("g", "g", "gatewaying", _NONE)
+_def("i", "i", "ipip", _NONE)
+_def("m", "m", "masquerading", _NONE)
+_def("w", "w", "weight", _REQUIRED)
+_def("x", "x", "u-threshold", _REQUIRED)
+_def("y", "y", "l-threshold", _REQUIRED)
+_def("tun-type", None, "tun-type", _REQUIRED)
+_def("tun-port", None, "tun-port", _REQUIRED)
+_def("tun-nocsum", None, "tun-nocsum", _NONE)
+_def("tun-csum", None, "tun-csum", _NONE)
+_def("tun-remcsum", None, "tun-remcsum", _NONE)
+# Options ipvsadm accepts only with other commands (listing, daemons, ...).
+for _s, _l, _a in (
+    ("n", "numeric", _NONE),
+    ("c", "connection", _NONE),
+    (None, "timeout", _NONE),
+    (None, "daemon", _NONE),
+    (None, "stats", _NONE),
+    (None, "rate", _NONE),
+    (None, "thresholds", _NONE),
+    (None, "persistent-conn", _NONE),
+    (None, "nosort", _NONE),
+    (None, "sort", _NONE),
+    ("X", "exact", _NONE),
+    (None, "mcast-interface", _REQUIRED),
+    (None, "syncid", _REQUIRED),
+    (None, "sync-maxlen", _REQUIRED),
+    (None, "mcast-group", _REQUIRED),
+    (None, "mcast-port", _REQUIRED),
+    (None, "mcast-ttl", _REQUIRED),
+):
+    _def("other:" + (_l or _s or ""), _s, _l, _a)
+
+_SERVICE_OPTS = frozenset({"t", "u", "sctp", "f", "6"})
+_FWD_OPTS = frozenset({"g", "i", "m"})
+_TUN_OPTS = frozenset({"tun-type", "tun-port", "tun-nocsum", "tun-csum", "tun-remcsum"})
+_ALLOWED: dict[str, frozenset[str]] = {
+    "A": _SERVICE_OPTS | {"s", "b", "p", "M", "pe", "o"},
+    "E": _SERVICE_OPTS | {"s", "b", "p", "M", "pe", "o"},
+    "D": _SERVICE_OPTS,
+    "C": frozenset(),
+    "a": _SERVICE_OPTS | {"r", "w", "x", "y"} | _FWD_OPTS | _TUN_OPTS,
+    "e": _SERVICE_OPTS | {"r", "w", "x", "y"} | _FWD_OPTS | _TUN_OPTS,
+    "d": _SERVICE_OPTS | {"r"},
+}
+_COMMAND_NAMES = {
+    "A": "-A (--add-service)",
+    "E": "-E (--edit-service)",
+    "D": "-D (--delete-service)",
+    "C": "-C (--clear)",
+    "a": "-a (--add-server)",
+    "e": "-e (--edit-server)",
+    "d": "-d (--delete-server)",
+}
+# Options that name the same setting: giving two of a group is an error.
+_GROUP = {"t": "svc", "u": "svc", "sctp": "svc", "f": "svc", "g": "fwd", "i": "fwd", "m": "fwd"}
+
+_SCHED_FLAG_NAMES = {
+    "flag-1": (ServiceFlags.SCHED1, None),
+    "flag-2": (ServiceFlags.SCHED2, None),
+    "flag-3": (ServiceFlags.SCHED3, None),
+    "sh-fallback": (ServiceFlags.SCHED1, "sh"),
+    "sh-port": (ServiceFlags.SCHED2, "sh"),
+    "mh-fallback": (ServiceFlags.SCHED1, "mh"),
+    "mh-port": (ServiceFlags.SCHED2, "mh"),
+}
+
+
+class _LineError(Exception):
+    """A problem on the current line (the line number is added later)."""
+
+
+# --------------------------------------------------------------------------
+# Tokenising (popt-compatible)
+# --------------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class _Item:
+    opt: str  # canonical id
+    value: str | None
+    text: str  # the option as written, for messages
+
+
+def _split(line: str) -> list[str]:
+    return [t for t in re.split(r"[ \t\r\n]+", line) if t and t != "ipvsadm"]
+
+
+def _tokenise(tokens: list[str]) -> list[_Item]:
+    items: list[_Item] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        i += 1
+        if tok == "--":
+            if i < len(tokens):
+                raise _LineError(f"unexpected argument {tokens[i]!r}")
+            break
+        if tok.startswith("--"):
+            name, eq, attached = tok[2:].partition("=")
+            if name not in _LONG:
+                raise _LineError(f"unknown option {tok!r}")
+            opt = _OPTS[_LONG[name]]
+            text = "--" + name
+            if opt.arg == _NONE:
+                if eq:
+                    raise _LineError(f"option {text} takes no argument, got {tok!r}")
+                items.append(_Item(opt.name, None, text))
+            elif eq:
+                items.append(_Item(opt.name, attached, text))
+            elif opt.arg == _REQUIRED:
+                if i >= len(tokens):
+                    raise _LineError(f"option {text} needs an argument")
+                items.append(_Item(opt.name, tokens[i], text))
+                i += 1
+            elif i < len(tokens) and not tokens[i].startswith("-"):
+                items.append(_Item(opt.name, tokens[i], text))
+                i += 1
+            else:
+                items.append(_Item(opt.name, None, text))
+            continue
+        if tok.startswith("-") and len(tok) > 1:
+            j = 1
+            while j < len(tok):
+                ch = tok[j]
+                j += 1
+                if ch not in _SHORT:
+                    raise _LineError(
+                        f"unknown option '-{ch}'" + (f" in {tok!r}" if len(tok) > 2 else "")
+                    )
+                opt = _OPTS[_SHORT[ch]]
+                text = "-" + ch
+                if opt.arg == _NONE:
+                    items.append(_Item(opt.name, None, text))
+                    continue
+                rest = tok[j:]
+                if rest:
+                    items.append(_Item(opt.name, rest, text))
+                elif opt.arg == _REQUIRED:
+                    if i >= len(tokens):
+                        raise _LineError(f"option {text} needs an argument")
+                    items.append(_Item(opt.name, tokens[i], text))
+                    i += 1
+                elif i < len(tokens) and not tokens[i].startswith("-"):
+                    items.append(_Item(opt.name, tokens[i], text))
+                    i += 1
+                else:
+                    items.append(_Item(opt.name, None, text))
+                break
+            continue
+        raise _LineError(f"unexpected argument {tok!r}")
+    return items
+
+
+# --------------------------------------------------------------------------
+# Values
+# --------------------------------------------------------------------------
+
+_DECIMAL = re.compile(r"[+-]?[0-9]+\Z")
+_NAME = re.compile(r"[A-Za-z0-9_.+-]*[A-Za-z_][A-Za-z0-9_.+-]*\Z")
+
+
+def _number(text: str, lo: int, hi: int, what: str, opt: str) -> int:
+    """Read a decimal integer the way ipvsadm does (``strtol``, base 10)."""
+    if not _DECIMAL.match(text):
+        raise _LineError(f"{opt} {text}: {what} must be a decimal integer in {lo}..{hi}")
+    value = int(text)
+    if not lo <= value <= hi:
+        raise _LineError(f"{opt} {text}: {what} must be in {lo}..{hi}")
+    return value
+
+
+def _c_ulong(text: str) -> int | None:
+    """Read one ``inet_aton`` part (C ``strtoul`` with base 0); None if invalid."""
+    if re.fullmatch(r"0[xX][0-9a-fA-F]+", text):
+        return int(text[2:], 16)
+    if re.fullmatch(r"0[0-7]*", text):
+        return int(text, 8)
+    if re.fullmatch(r"[1-9][0-9]*", text):
+        return int(text)
+    return None
+
+
+def _inet_aton(text: str) -> IPv4Address | None:
+    """Parse an IPv4 address like glibc's ``inet_aton`` (1 to 4 parts)."""
+    parts = text.split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    values = [_c_ulong(p) for p in parts]
+    if any(v is None for v in values):
+        return None
+    nums = [v for v in values if v is not None]
+    last_bits = 32 - 8 * (len(nums) - 1)
+    if any(v > 255 for v in nums[:-1]) or nums[-1] >= 1 << last_bits:
+        return None
+    value = 0
+    for v in nums[:-1]:
+        value = (value << 8) | v
+    value = (value << last_bits) | nums[-1]
+    return IPv4Address(value)
+
+
+def _inet_pton6(text: str) -> IPv6Address | None:
+    if "%" in text or not text or not re.fullmatch(r"[0-9A-Fa-f:.]+", text):
+        return None
+    try:
+        return IPv6Address(text)
+    except ValueError:
+        return None
+
+
+def _bad_host(text: str, opt: str) -> _LineError:
+    if _NAME.match(text):
+        return _LineError(
+            f"{opt} {text!r}: host names are not resolved; give a numeric IPv4 or IPv6 address"
+        )
+    return _LineError(f"{opt} {text!r}: invalid IP address")
+
+
+def _parse_port(text: str, full: str, opt: str) -> int:
+    if _DECIMAL.match(text):
+        value = int(text)
+        if 0 <= value <= 0xFFFF:
+            return value
+        raise _LineError(f"{opt} {full}: port must be in 0..65535")
+    if _NAME.match(text):
+        raise _LineError(
+            f"{opt} {full}: service names such as {text!r} are not resolved; give a numeric port"
+        )
+    raise _LineError(f"{opt} {full}: invalid port {text!r}")
+
+
+def _host_port(text: str, opt: str) -> tuple[Address, int | None]:
+    """Parse ``host[:port]`` as ipvsadm does; the port is None when omitted."""
+    if text.startswith("["):
+        inner, sep, rest = text[1:].partition("]")
+        addr6 = _inet_pton6(inner) if sep else None
+        if addr6 is None:
+            if sep and _NAME.match(inner):
+                raise _bad_host(inner, opt)
+            raise _LineError(f"{opt} {text}: invalid IPv6 address (use [address]:port)")
+        if not rest.startswith(":") or rest == ":":
+            raise _LineError(f"{opt} {text}: a bracketed IPv6 address needs ':port' after ']'")
+        return addr6, _parse_port(rest[1:], text, opt)
+    addr6 = _inet_pton6(text)
+    if addr6 is not None and ":" in text:
+        return addr6, None
+    host, sep, port_text = text.rpartition(":")
+    if not sep:
+        host, port_text = text, ""
+    if sep and not port_text:
+        raise _LineError(f"{opt} {text}: missing port after ':'")
+    if not host:
+        raise _LineError(f"{opt} {text}: missing address")
+    if ":" in host:
+        raise _LineError(f"{opt} {text}: put an IPv6 address in brackets: [address]:port")
+    if not sep and host.isdigit():
+        raise _LineError(f"{opt} {text}: a bare number is not an address (ipvsadm refuses it)")
+    addr4 = _inet_aton(host)
+    if addr4 is None:
+        raise _bad_host(host, opt)
+    port = _parse_port(port_text, text, opt) if sep else None
+    return addr4, port
+
+
+# --------------------------------------------------------------------------
+# Parsing one rule
+# --------------------------------------------------------------------------
+
+
+class _Rule:
+    """The options of one rule, accumulated in order like ipvsadm does."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.seen: dict[str, str] = {}
+        self.family = Family.INET
+        self.protocol: Protocol | None = None
+        self.address: Address | None = None
+        self.port = 0
+        self.fwmark: int | None = None
+        self.netmask: IPv4Address | int = IPv4Address(U32)
+        self.scheduler = "wlc"
+        self.sched_flags: str | None = None
+        self.persistent: int | None = None
+        self.pe_name: str | None = None
+        self.onepacket = False
+        self.dest: Address | None = None
+        self.dest_port = 0
+        self.forward = ForwardMethod.ROUTE
+        self.weight = 1
+        self.upper = 0
+        self.lower = 0
+        self.tun_type: TunnelType | None = None
+        self.tun_port: int | None = None
+        self.csum: list[str] = []
+
+    def apply(self, item: _Item) -> None:
+        name, value, text = item.opt, item.value, item.text
+        if name not in _ALLOWED[self.command]:
+            raise _LineError(f"option {text} is not allowed with {_COMMAND_NAMES[self.command]}")
+        group = _GROUP.get(name, name)
+        if group in self.seen and name != "6":
+            if group == "svc":
+                raise _LineError(f"{text}: the service is already given by {self.seen[group]}")
+            if group == "fwd":
+                raise _LineError(
+                    f"{text}: the forwarding method is already given by {self.seen[group]}"
+                )
+            raise _LineError(f"option {text} is given twice")
+        self.seen[group] = text
+        getattr(self, "_opt_" + name.replace("-", "_"))(value or "", text)
+
+    # service ------------------------------------------------------------------
+
+    def _service(self, protocol: Protocol, value: str, text: str) -> None:
+        addr, port = _host_port(value, text)
+        self.protocol, self.address, self.port = protocol, addr, port or 0
+        if addr.version == 6:
+            self.family = Family.INET6
+            self.netmask = 128
+        else:
+            self.family = Family.INET
+
+    def _opt_t(self, value: str, text: str) -> None:
+        self._service(Protocol.TCP, value, text)
+
+    def _opt_u(self, value: str, text: str) -> None:
+        self._service(Protocol.UDP, value, text)
+
+    def _opt_sctp(self, value: str, text: str) -> None:
+        self._service(Protocol.SCTP, value, text)
+
+    def _opt_f(self, value: str, text: str) -> None:
+        self.fwmark = _number(value, 1, U32, "the firewall mark", text)
+        self.family = Family.INET
+
+    def _opt_6(self, value: str, text: str) -> None:
+        if self.fwmark is None:
+            raise _LineError(f"{text} is only allowed after -f (--fwmark-service)")
+        self.family = Family.INET6
+        self.netmask = 128
+
+    def _opt_s(self, value: str, text: str) -> None:
+        self.scheduler = value[:SCHED_MAXLEN]
+
+    def _opt_b(self, value: str, text: str) -> None:
+        self.sched_flags = value
+
+    def _opt_p(self, value: str, text: str) -> None:
+        if not value:
+            self.persistent = DEFAULT_PERSISTENCE
+        else:
+            self.persistent = _number(value, 1, MAX_TIMEOUT, "the persistence timeout", text)
+
+    def _opt_M(self, value: str, text: str) -> None:
+        if self.family == Family.INET6:
+            self.netmask = _number(value, 1, 128, "an IPv6 netmask (prefix length)", text)
+            return
+        mask = _inet_aton(value)
+        if mask is None:
+            if _NAME.match(value):
+                raise _LineError(f"{text} {value}: host names are not resolved; give a dotted mask")
+            raise _LineError(f"{text} {value}: invalid IPv4 netmask")
+        self.netmask = mask
+
+    def _opt_pe(self, value: str, text: str) -> None:
+        self.pe_name = value
+
+    def _opt_o(self, value: str, text: str) -> None:
+        self.onepacket = True
+
+    # destination ----------------------------------------------------------------
+
+    def _opt_r(self, value: str, text: str) -> None:
+        addr, port = _host_port(value, text)
+        self.dest = addr
+        self.dest_port = port if port is not None else self.port
+
+    def _opt_g(self, value: str, text: str) -> None:
+        self.forward = ForwardMethod.ROUTE
+
+    def _opt_i(self, value: str, text: str) -> None:
+        self.forward = ForwardMethod.TUNNEL
+
+    def _opt_m(self, value: str, text: str) -> None:
+        self.forward = ForwardMethod.MASQ
+
+    def _opt_w(self, value: str, text: str) -> None:
+        self.weight = _number(value, 0, INT_MAX, "the weight", text)
+
+    def _opt_x(self, value: str, text: str) -> None:
+        self.upper = _number(value, 0, INT_MAX, "the upper threshold", text)
+
+    def _opt_y(self, value: str, text: str) -> None:
+        self.lower = _number(value, 0, INT_MAX, "the lower threshold", text)
+
+    def _opt_tun_type(self, value: str, text: str) -> None:
+        types = {"ipip": TunnelType.IPIP, "gue": TunnelType.GUE, "gre": TunnelType.GRE}
+        if value not in types:
+            raise _LineError(f"{text} {value}: the tunnel type must be ipip, gue or gre")
+        self.tun_type = types[value]
+
+    def _opt_tun_port(self, value: str, text: str) -> None:
+        self.tun_port = _number(value, 1, 0xFFFF, "the tunnel port", text)
+
+    def _opt_tun_nocsum(self, value: str, text: str) -> None:
+        self.csum.append(text)
+
+    _opt_tun_csum = _opt_tun_nocsum
+    _opt_tun_remcsum = _opt_tun_nocsum
+
+    # results ------------------------------------------------------------------
+
+    def key(self) -> ServiceKey:
+        if "svc" not in self.seen:
+            raise _LineError(
+                f"{_COMMAND_NAMES[self.command]} needs a service: -t, -u, --sctp-service or -f"
+            )
+        if self.fwmark is not None:
+            return ServiceKey(fwmark=self.fwmark, family=self.family)
+        return ServiceKey(protocol=self.protocol, address=self.address, port=self.port)
+
+    def service(self) -> Service:
+        key = self.key()
+        flags = ServiceFlags(0)
+        if self.persistent is not None:
+            flags |= ServiceFlags.PERSISTENT
+        if key.fwmark is None and key.port == 0 and self.persistent is None:
+            raise _LineError(
+                f"{self.seen['svc']}: port 0 is only allowed for a persistent service (add -p)"
+            )
+        if self.onepacket:
+            if key.fwmark is None and key.protocol != Protocol.UDP:
+                raise _LineError("-o (--ops) is only allowed for UDP and fwmark services")
+            flags |= ServiceFlags.ONEPACKET
+        if self.sched_flags is not None:
+            flags |= self._sched_flags()
+        return Service(
+            key=key,
+            scheduler=self.scheduler,
+            flags=flags,
+            timeout=self.persistent or 0,
+            netmask=self.netmask,
+            pe_name=self.pe_name,
+        )
+
+    def _sched_flags(self) -> ServiceFlags:
+        assert self.sched_flags is not None
+        text = self.seen["b"]
+        names = [n for n in self.sched_flags.split(",") if n]
+        if not names and self.sched_flags:
+            raise _LineError(f"{text} {self.sched_flags}: no scheduler flag given")
+        flags = ServiceFlags(0)
+        for name in names:
+            if name not in _SCHED_FLAG_NAMES:
+                known = ", ".join(_SCHED_FLAG_NAMES)
+                raise _LineError(
+                    f"{text} {self.sched_flags}: unknown scheduler flag {name!r} (known: {known})"
+                )
+            bit, scheduler = _SCHED_FLAG_NAMES[name]
+            if scheduler is not None and scheduler != self.scheduler:
+                raise _LineError(
+                    f"{text} {self.sched_flags}: flag {name!r} needs -s {scheduler} "
+                    f"(the scheduler is {self.scheduler!r})"
+                )
+            flags |= bit
+        return flags
+
+    def destination_address(self) -> tuple[Address, int]:
+        if self.dest is None:
+            raise _LineError(
+                f"{_COMMAND_NAMES[self.command]} needs a real server: -r address[:port]"
+            )
+        return self.dest, self.dest_port
+
+    def destination(self, key: ServiceKey) -> Destination:
+        addr, port = self.destination_address()
+        if key.fwmark is None and self.forward in (ForwardMethod.ROUTE, ForwardMethod.TUNNEL):
+            port = self.port
+        if addr.version != (6 if key.family == Family.INET6 else 4) and (
+            self.forward != ForwardMethod.TUNNEL
+        ):
+            raise _LineError(
+                f"{self.seen['r']} {_describe(addr)}: a real server of another address family "
+                "than the service needs -i (tunnelling)"
+            )
+        tun_type, tun_port, tun_flags = self._tunnel()
+        return Destination(
+            address=addr,
+            port=port,
+            forward=self.forward,
+            weight=self.weight,
+            upper_threshold=self.upper,
+            lower_threshold=self.lower,
+            tunnel_type=tun_type,
+            tunnel_port=tun_port,
+            tunnel_flags=tun_flags,
+        )
+
+    def _tunnel(self) -> tuple[TunnelType, int, TunnelFlags]:
+        given = [self.seen[o] for o in ("tun-type", "tun-port") if o in self.seen] + self.csum
+        if not given:
+            return TunnelType.IPIP, 0, TunnelFlags.NOCSUM
+        if self.forward != ForwardMethod.TUNNEL:
+            raise _LineError(f"{given[0]}: tunnel options need -i (--ipip)")
+        kind = self.tun_type if self.tun_type is not None else TunnelType.IPIP
+        name = kind.name.lower()
+        extra = [self.seen["tun-port"]] if "tun-port" in self.seen else []
+        extra += self.csum
+        if kind == TunnelType.IPIP and extra:
+            raise _LineError(f"{extra[0]} is not allowed with the ipip tunnel type")
+        if kind == TunnelType.GUE and self.tun_port is None:
+            raise _LineError("--tun-type gue needs --tun-port")
+        if kind == TunnelType.GRE:
+            if self.tun_port is not None:
+                raise _LineError("--tun-port is not allowed with the gre tunnel type")
+            if "--tun-remcsum" in self.csum:
+                raise _LineError("--tun-remcsum is not allowed with the gre tunnel type")
+        if len(self.csum) > 1:
+            raise _LineError(
+                f"{self.csum[1]} conflicts with {self.csum[0]} (a {name} tunnel takes "
+                "one checksum option)"
+            )
+        flags = {
+            "--tun-csum": TunnelFlags.CSUM,
+            "--tun-remcsum": TunnelFlags.REMCSUM,
+        }.get(self.csum[0] if self.csum else "", TunnelFlags.NOCSUM)
+        return kind, self.tun_port or 0, flags
+
+
+def _describe(addr: Address) -> str:
+    return f"[{ntop(addr)}]" if addr.version == 6 else str(addr)
+
+
+def _parse_line(tokens: list[str], number: int) -> Rule:
+    items = _tokenise(tokens)
+    if not items:
+        raise _LineError("no command")
+    first = _OPTS[items[0].opt]
+    if not first.command:
+        raise _LineError(
+            "the first option must be a command (-A, -E, -D, -a, -e, -d or -C), "
+            f"got {items[0].text}"
+        )
+    if items[0].opt not in _ALLOWED:
+        raise _LineError(f"command {items[0].text} is not supported in rules")
+    rule = _Rule(items[0].opt)
+    for item in items[1:]:
+        if _OPTS[item.opt].command:
+            raise _LineError(f"a second command {item.text} after {items[0].text}")
+        rule.apply(item)
+    cmd = rule.command
+    if cmd == "C":
+        return Clear(line=number)
+    if cmd == "A":
+        return AddService(rule.service(), line=number)
+    if cmd == "E":
+        return EditService(rule.service(), line=number)
+    if cmd == "D":
+        return DeleteService(rule.key(), line=number)
+    key = rule.key()
+    if cmd == "d":
+        addr, port = rule.destination_address()
+        return DeleteDestination(key, addr, port, line=number)
+    dest = rule.destination(key)
+    if cmd == "a":
+        return AddDestination(key, dest, line=number)
+    return EditDestination(key, dest, line=number)
+
+
+def parse(text: str) -> list[Rule]:
+    """Parse ipvsadm save/restore rules (the input of ``ipvsadm -R``).
+
+    Each non-blank line not starting with ``#`` is one rule: a command
+    (``-A``, ``-E``, ``-D``, ``-a``, ``-e``, ``-d``, ``-C`` or their long
+    forms) followed by its options, written as ipvsadm accepts them (short
+    options may be clustered or carry their value, ``--long=value`` works,
+    ``-p`` takes an optional timeout). Words equal to ``ipvsadm`` are
+    ignored. ipvsadm's defaults are applied: scheduler ``wlc``, weight 1,
+    direct routing, persistence timeout 360, the real-server port defaults
+    to the service port. Host and service names are not resolved.
+
+    Args:
+        text: the rules.
+
+    Returns:
+        The commands, in input order; each remembers its line number.
+
+    Raises:
+        ValidationError: a line is malformed or breaks one of ipvsadm's rules;
+            the message starts with ``line N:`` and names the offending option
+            or value.
+
+    Example:
+        >>> [cmd] = parse("-A -t 10.0.0.1:80 -s rr")
+        >>> cmd.service.describe(), cmd.service.scheduler
+        ('TCP 10.0.0.1:80', 'rr')
+    """
+    commands: list[Rule] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip(" \t").startswith("#"):
+            continue
+        tokens = _split(line)
+        if not tokens:
+            continue
+        try:
+            commands.append(_parse_line(tokens, number))
+        except (_LineError, ValidationError) as exc:
+            raise ValidationError(f"line {number}: {exc}") from None
+    return commands
+
+
+# --------------------------------------------------------------------------
+# Applying commands
+# --------------------------------------------------------------------------
+
+
+_State = dict[ServiceKey, tuple[Service, dict[tuple[Address, int], Destination]]]
+
+
+def _apply(state: _State, cmd: Rule, lines: dict[object, int]) -> None:
+    if isinstance(cmd, Clear):
+        lines.clear()
+        state.clear()
+        return
+    if isinstance(cmd, AddService):
+        key = cmd.service.key
+        if key in state:
+            where = f" (added on line {lines[key]})" if key in lines else ""
+            raise _LineError(f"service {key.describe()} already exists{where}")
+        lines[key] = cmd.line
+        state[key] = (cmd.service, {})
+        return
+    if isinstance(cmd, EditService):
+        key = cmd.service.key
+    elif isinstance(cmd, DeleteService):
+        key = cmd.key
+    else:
+        key = cmd.service_key
+    if key not in state:
+        raise _LineError(f"no such service: {key.describe()}")
+    if isinstance(cmd, EditService):
+        state[key] = (cmd.service, state[key][1])
+        return
+    if isinstance(cmd, DeleteService):
+        del state[key]
+        lines.pop(key, None)
+        return
+    present = state[key][1]
+    if isinstance(cmd, DeleteDestination):
+        if cmd.key not in present:
+            raise _LineError(
+                f"no such real server {dest_text(cmd.address, cmd.port)} in {key.describe()}"
+            )
+        del present[cmd.key]
+        return
+    dest = cmd.destination
+    if isinstance(cmd, AddDestination) and dest.key in present:
+        raise _LineError(
+            f"real server {dest_text(dest.address, dest.port)} already exists in {key.describe()}"
+        )
+    if isinstance(cmd, EditDestination) and dest.key not in present:
+        raise _LineError(
+            f"no such real server {dest_text(dest.address, dest.port)} in {key.describe()}"
+        )
+    present[dest.key] = dest
+
+
+def parse_table(text: str, *, base: Table | None = None) -> Table:
+    """Build the table that ipvsadm rules produce when restored into an empty kernel.
+
+    The commands from :func:`parse` are applied in order: ``-C`` empties the
+    table, ``-E`` and ``-e`` replace settings, ``-D`` and ``-d`` remove. The
+    checks the kernel would make are made too: ``-A`` of an existing
+    service, ``-E``/``-D``/``-a``/``-e``/``-d`` on a missing service,
+    ``-a`` of an existing real server, ``-e``/``-d`` of a missing one.
+
+    The destinations of each service are kept newest first, the order in
+    which the kernel reports them after such a restore (ipvsadm's sorting of
+    equal addresses depends on it).
+
+    Args:
+        text: the rules (for example ``ipvsadm -Sn`` output).
+        base: the table to apply the rules to (default: an empty one), as
+            ``ipvsadm -R`` without a flush would.
+
+    Returns:
+        The resulting table.
+
+    Raises:
+        ValidationError: a line is malformed or cannot be applied; the message
+            starts with ``line N:``.
+
+    Example:
+        >>> table = parse_table('''
+        ... -A -u 10.0.0.1:53 -s rr
+        ... -a -u 10.0.0.1:53 -r 10.0.1.1 -m -w 2
+        ... ''')
+        >>> [d.describe() for d in table.destinations(next(iter(table)))]
+        ['10.0.1.1:53']
+    """
+    state: _State = {}
+    if base is not None:
+        for key, entry in base.items():
+            state[key] = (entry.service, {d.key: d for d in reversed(entry.destinations)})
+    lines: dict[object, int] = {}
+    for cmd in parse(text):
+        try:
+            _apply(state, cmd, lines)
+        except (_LineError, ValidationError) as exc:
+            raise ValidationError(f"line {cmd.line}: {exc}") from None
+    return Table(
+        ServiceEntry(service=svc, destinations=reversed(dests.values()))
+        for svc, dests in state.values()
+    )
