@@ -117,7 +117,7 @@ def run(topo: Topology, client: ipvs.Client) -> None:
     plan = ipvs.diff(client.snapshot(), desired)
     print("plan = ipvs.diff(client.snapshot(), desired):")
     print(indent(str(plan)))
-    result = plan.apply(client)
+    result = client.apply_plan(plan)
     print(f"applied {len(result.plan)} operations (all or nothing)")
 
     # -- b ---------------------------------------------------------------------

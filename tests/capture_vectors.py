@@ -496,8 +496,7 @@ def decode_replies(replies: dict[str, Any]) -> dict[str, Any]:
         "table": Table}
     """
     import ipvs
-    from ipvs import netlink as C
-    from ipvs import netlink as N
+    from ipvs import netlink as C, netlink as N
 
     family_id = replies["family_id"]
 
@@ -513,7 +512,7 @@ def decode_replies(replies: dict[str, Any]) -> dict[str, Any]:
                     assert N.decode_done(msg.payload) == 0
                 else:
                     assert msg.type == NLMSG_ERROR, msg
-                    assert N.decode_error(msg.payload)[0] == 0
+                    assert N.decode_ack(msg.flags, msg.payload).error == 0
                 continue
             assert msg.type == family_id, msg
             assert bool(msg.flags & 0x2) == dump, msg  # NLM_F_MULTI exactly on dumps

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import os
 import pathlib
+import threading
 from collections.abc import Iterator
 
 import pytest

@@ -18,12 +18,13 @@ from ipvs._model import (
     ForwardMethod,
     Protocol,
     Service,
+    ServiceEntry,
     ServiceFlags,
     ServiceKey,
+    Table,
     TunnelFlags,
     TunnelType,
 )
-from ipvs._model import ServiceEntry, Table
 from tests import strategies as S
 
 SCHEDULERS = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh"]

@@ -37,6 +37,10 @@ __all__ = ["AsyncClient"]
 T = TypeVar("T")
 
 
+#: Seconds of work after which a long exchange lets other tasks run.
+_SHARE_EVERY = 0.002
+
+
 def _wake(ready: asyncio.Future[None]) -> None:
     if not ready.done():
         ready.set_result(None)
@@ -80,6 +84,7 @@ class AsyncClient:
         self._sock = NetlinkSocket(netns, rcvbuf=rcvbuf, sndbuf=sndbuf, blocking=False)
         self._conv = Conversation()
         self._lock: asyncio.Lock | None = None
+        self._yielded = time.monotonic()
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -136,9 +141,23 @@ class AsyncClient:
     async def _receive(self) -> None:
         """Wait for one datagram and feed it to the conversation."""
         sock = self._sock
-        while (view := sock.recv(block=False)) is None:
-            await self._readable()
-        self._conv.receive_data(view)
+        view = sock.recv(block=False)
+        if view is None:
+            while view is None:
+                await self._readable()
+                view = sock.recv(block=False)
+            self._conv.receive_data(view)
+            self._yielded = time.monotonic()
+        else:
+            self._conv.receive_data(view)
+            await self._share()
+
+    async def _share(self) -> None:
+        """Let other tasks run now and then while the kernel answers without a pause."""
+        now = time.monotonic()
+        if now - self._yielded > _SHARE_EVERY:
+            self._yielded = now
+            await asyncio.sleep(0)
 
     async def _exchange(self, exchange: Exchange[T]) -> T:
         conv = self._conv
@@ -165,6 +184,7 @@ class AsyncClient:
                     conv.receive_data(view)
                 if progress is not None:
                     progress(pipeline.sent, total)
+                await self._share()
             while not pipeline.done:
                 await self._receive()
         except OutcomeUnknown:

@@ -38,8 +38,8 @@ _MAX_BUFFER = 1 << 30
 def _buffer_size(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{name}: expected a size in bytes, got {value!r}")
-    if not 4096 <= value <= _MAX_BUFFER:
-        raise ValidationError(f"{name}: must be 4096..{_MAX_BUFFER} bytes, got {value!r}")
+    if not 1 <= value <= _MAX_BUFFER:  # the kernel raises tiny sizes to its minimum
+        raise ValidationError(f"{name}: must be 1..{_MAX_BUFFER} bytes, got {value!r}")
     return value
 
 

@@ -49,13 +49,12 @@ __all__ = [
     "U16",
     "U32",
     "U64",
-    "Ack",
+    "NlmsgErr",
     "Message",
     "align4",
     "attr",
     "decode_ack",
     "decode_done",
-    "decode_error",
     "decode_family_id",
     "encode_genl",
     "encode_get_family",
@@ -151,8 +150,8 @@ class Message(NamedTuple):
     payload: memoryview
 
 
-class Ack(NamedTuple):
-    """A decoded ``NLMSG_ERROR`` message (an error or a success ack)."""
+class NlmsgErr(NamedTuple):
+    """A decoded ``NLMSG_ERROR`` payload (``struct nlmsgerr`` and its extended-ack TLVs)."""
 
     #: 0 for success, else a negative errno.
     error: int
@@ -340,26 +339,7 @@ def decode_family_id(payload: memoryview | bytes) -> int:
     return family_id
 
 
-def decode_error(payload: memoryview | bytes) -> tuple[int, int]:
-    """Decode the payload of an ``NLMSG_ERROR`` message.
-
-    Args:
-        payload: the message payload.
-
-    Returns:
-        ``(error, seq)``: 0 or a negative errno, and the sequence number of
-        the request (from the echoed header).
-
-    Raises:
-        DecodeError: the payload is shorter than 20 bytes.
-    """
-    if len(payload) < 20:
-        raise DecodeError("truncated NLMSG_ERROR payload")
-    error, _, _, _, seq, _ = _ERR_HDR.unpack_from(payload)
-    return error, seq
-
-
-def decode_ack(flags: int, payload: memoryview | bytes) -> Ack:
+def decode_ack(flags: int, payload: memoryview | bytes) -> NlmsgErr:
     """Decode an ``NLMSG_ERROR`` message including extended-ack TLVs.
 
     Args:
@@ -368,7 +348,7 @@ def decode_ack(flags: int, payload: memoryview | bytes) -> Ack:
         payload: the message payload.
 
     Returns:
-        The decoded :class:`Ack`.
+        The decoded :class:`NlmsgErr`.
 
     Raises:
         DecodeError: the payload is malformed.
@@ -379,7 +359,7 @@ def decode_ack(flags: int, payload: memoryview | bytes) -> Ack:
         raise DecodeError("truncated NLMSG_ERROR payload")
     error, echoed_len, _, _, seq, _ = _ERR_HDR.unpack_from(payload)
     if not flags & NLM_F_ACK_TLVS:
-        return Ack(error, seq)
+        return NlmsgErr(error, seq)
     if flags & NLM_F_CAPPED or error == 0:
         tlv_off = 20
     else:
@@ -399,7 +379,7 @@ def decode_ack(flags: int, payload: memoryview | bytes) -> Ack:
         if len(raw) < 4:
             raise DecodeError("truncated extended-ack offset")
         offset = U32.unpack_from(raw)[0]
-    return Ack(error, seq, message, offset)
+    return NlmsgErr(error, seq, message, offset)
 
 
 def decode_done(payload: memoryview | bytes) -> int:

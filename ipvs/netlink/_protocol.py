@@ -573,7 +573,7 @@ class Conversation:
     @property
     def pending(self) -> int:
         """How many exchanges and pipelines wait for replies."""
-        return len(self._pending) + len(self._pipelines)
+        return len({id(e) for e in self._pending.values()}) + len(self._pipelines)
 
     def abandon(self, errno: int = E.ENOBUFS, message: str | None = None) -> None:
         """Fail everything pending (the socket lost replies, or the caller gave up).
@@ -729,7 +729,9 @@ class Conversation:
         """
 
         def finish(values: list[Any]) -> int:
-            family_id = int(_one(values))
+            if not values:
+                raise IPVSUnavailable(E.ENOENT, message="no reply to the IPVS family lookup")
+            family_id = int(values[0])
             self.family_id = family_id
             return family_id
 

@@ -33,13 +33,6 @@ from ipvs._plan import Operation
 from tests.table_strategies import table_pairs
 
 
-@pytest.fixture
-def client() -> Client:
-    with Client() as c:
-        c.flush()
-        yield c  # type: ignore[misc]
-
-
 @given(pair=table_pairs(kernel=True))
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -120,14 +113,14 @@ def test_any_failing_operation_rolls_everything_back(client: Client) -> None:
         kinds.add(type(ops[k]).__name__)
         faulty = Plan(operations=tuple(ops), current=original, desired=desired)
         with pytest.raises(ApplyError) as info:
-            faulty.apply(client)
+            client.apply_plan(faulty)
         assert info.value.operation == ops[k], f"position {k}"
         assert f"operation {k + 1} of {n} failed" in str(info.value)
         after = client.snapshot()
         assert after == original, f"state differs after a failure at position {k}"
     assert len(kinds) >= 3, kinds
     # and the unbroken plan applies cleanly
-    plan.apply(client)
+    client.apply_plan(plan)
     assert client.snapshot() == desired
 
 
@@ -148,7 +141,7 @@ def test_rollback_restores_deleted_services_with_all_settings(client: Client) ->
     # before the add fails, and must be undone
     reordered = Plan(operations=(plan[1], plan[0]), current=plan.current, desired=plan.desired)
     with pytest.raises(ApplyError, match="scheduler or persistence engine not found"):
-        reordered.apply(client)
+        client.apply_plan(reordered)
     assert client.snapshot() == current
     assert client.destinations(svc) == [d]
 

@@ -16,7 +16,7 @@ import pathlib
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -84,12 +84,6 @@ def wait_sync_threads_running(count: int) -> None:
             return
         assert time.monotonic() < deadline, f"sync threads not running: {states}"
         time.sleep(0.01)
-
-
-@pytest.fixture
-def client() -> Iterator[Client]:
-    with Client() as c:
-        yield c
 
 
 def write(client: Client, entries: list[tuple[Service, list[Destination]]]) -> None:

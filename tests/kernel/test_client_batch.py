@@ -6,7 +6,8 @@ import errno
 import ipaddress
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -17,12 +18,6 @@ from ipvs import BatchError, Client, Destination, Service, ServiceKey
 def saved() -> str:
     proc = subprocess.run(["ipvsadm", "-Sn"], check=True, capture_output=True, text=True)
     return proc.stdout
-
-
-@pytest.fixture
-def client() -> Iterator[Client]:
-    with Client() as c:
-        yield c
 
 
 def _services(count: int) -> list[Service]:
@@ -143,9 +138,11 @@ def _rcvbuf(client: Client) -> int:
     return client._sock.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
 
 
-def test_tiny_receive_buffer_with_many_failures_is_outcome_unknown() -> None:
+def test_tiny_receive_buffer_with_many_failures_is_outcome_unknown(
+    make_client: Callable[..., Any],
+) -> None:
     """2,000 errors cannot fit a ~2 KB receive queue: the client must say so, never succeed."""
-    with Client(rcvbuf=1) as client:
+    with make_client(rcvbuf=1) as client:
         assert _rcvbuf(client) < 8192  # the kernel's minimum, far below 2,000 error acks
         client.add_service(Service.tcp("10.0.0.1", 80))
         b = client.batch()
@@ -160,9 +157,11 @@ def test_tiny_receive_buffer_with_many_failures_is_outcome_unknown() -> None:
     assert saved() == "-A -t 10.0.0.1:80 -s wlc\n-A -t 10.0.0.2:80 -s wlc\n"
 
 
-def test_tiny_receive_buffer_is_enough_for_a_successful_batch() -> None:
+def test_tiny_receive_buffer_is_enough_for_a_successful_batch(
+    make_client: Callable[..., Any],
+) -> None:
     """Successful batch operations are not acknowledged, so a big batch needs no big buffer."""
-    with Client(rcvbuf=1) as client:
+    with make_client(rcvbuf=1) as client:
         services = _services(500)
         with client.batch() as b:
             for svc in services:
@@ -172,8 +171,8 @@ def test_tiny_receive_buffer_is_enough_for_a_successful_batch() -> None:
     assert len(saved().splitlines()) == 1000
 
 
-def test_client_is_usable_after_outcome_unknown() -> None:
-    with Client(rcvbuf=1) as client:
+def test_client_is_usable_after_outcome_unknown(make_client: Callable[..., Any]) -> None:
+    with make_client(rcvbuf=1) as client:
         client._sock.sock.settimeout(3)  # turn a hang into a TimeoutError
         b = client.batch()
         for port in range(1, 2001):
@@ -184,8 +183,10 @@ def test_client_is_usable_after_outcome_unknown() -> None:
         assert client.info().version == "1.2.1"
 
 
-def test_small_send_buffer_splits_the_batch_into_many_sends() -> None:
-    with Client(sndbuf=4096) as client:
+def test_small_send_buffer_splits_the_batch_into_many_sends(
+    make_client: Callable[..., Any],
+) -> None:
+    with make_client(sndbuf=4096) as client:
         svc = Service.tcp("10.0.0.1", 80)
         with client.batch() as b:
             b.add_service(svc)

@@ -18,8 +18,7 @@ from collections.abc import Iterator
 from ipaddress import IPv4Address, IPv6Address
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from ipvs._client import Client
 from ipvs._model import (
@@ -27,21 +26,20 @@ from ipvs._model import (
     Family,
     ForwardMethod,
     Service,
+    ServiceEntry,
     ServiceFlags,
     ServiceKey,
+    Table,
     TunnelType,
 )
-from ipvs._model import ServiceEntry, Table
 from ipvs.formats.ipvsadm import (
-    _compare_destinations,
-    _compare_services,
-    _merge_sort,
     daemons_listing,
     listing,
     parse_table,
     save,
     timeouts_listing,
 )
+from ipvs.formats.ipvsadm._write import _compare_destinations, _compare_services, _merge_sort
 
 pytestmark = pytest.mark.skipif(shutil.which("ipvsadm") is None, reason="ipvsadm not installed")
 

@@ -18,7 +18,8 @@ from collections.abc import Iterator
 import pytest
 
 import ipvs
-from ipvs import Client, Destination, Service, ServiceKey, _transport
+from ipvs import Client, Destination, Service, ServiceKey
+from ipvs._client import _socket
 from ipvs.errors import NetnsError
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -151,7 +152,7 @@ def test_thread_namespace_unchanged_when_socket_setup_fails(
         seen.append(here())
         raise OSError(errno.EMFILE, "Too many open files")
 
-    monkeypatch.setattr(_transport.NetlinkSocket, "_open", staticmethod(failing_open))
+    monkeypatch.setattr(_socket.NetlinkSocket, "_open", staticmethod(failing_open))
     with pytest.raises(OSError) as info:
         Client(netns=a)
     assert info.value.errno == errno.EMFILE

@@ -1,23 +1,27 @@
-"""Error paths of the client, with a fake transport (runs anywhere, no kernel).
+"""Error paths of the clients, fed canned kernel datagrams (runs anywhere, no kernel).
 
-The fake stands in for :class:`ipvs._transport.NetlinkSocket`: it answers the
-family lookup, decodes every request with the codec (so the tests see what
-would have been sent) and fails commands with scripted errnos.
+A fake socket stands in for the client's netlink socket only: everything the
+client sends goes through the real :class:`ipvs.netlink.Conversation`, and the
+fake answers with the bytes the kernel would send (family lookup, ACKs with
+errors and extended-ack text, dump ends, pipeline failures), so these tests
+exercise the real protocol object, not a stand-in for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno as E
 import os
 import pickle
 import struct
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 import ipvs
 from ipvs import (
+    AsyncClient,
     BatchError,
     Client,
     DaemonState,
@@ -26,108 +30,144 @@ from ipvs import (
     ServiceKey,
     SyncDaemon,
     Timeouts,
-    _client,
+    netlink as C,
 )
-from ipvs import netlink as C
-from ipvs.errors import error_for
-from ipvs.errors import KernelError
+from ipvs._client import _async, _sync
+from ipvs.errors import KernelError, error_for
+from tests.netlink import frames as F
 
 FAMILY_ID = 0x24
-GENL_ID_CTRL = 0x10
 
 
-def _nla(atype: int, payload: bytes) -> bytes:
-    return struct.pack("=HH", 4 + len(payload), atype) + payload + b"\0" * (-len(payload) % 4)
+class FakeKernel:
+    """Answers requests the way the kernel's IPVS would, with scripted errors."""
 
-
-class FakeSocket:
-    """A scripted transport with NetlinkSocket's interface."""
-
-    last: FakeSocket | None = None
-
-    def __init__(self, netns: Any = None, *, rcvbuf: int = 0, sndbuf: int = 0) -> None:
-        self.netns = netns
-        self.seq = 1000
+    def __init__(self) -> None:
         self.lookups = 0
         self.lookup_error: int | None = None
         self.lookup_answers = True
-        self.errors: dict[int, BaseException | int] = {}
+        self.errors: dict[int, int] = {}  # command -> errno
+        self.extack: dict[int, str] = {}  # command -> extended-ack text
+        self.pipeline_errors: dict[int, int] = {}  # index in the pipeline -> errno
+        self.services: list[Service] = []
         self.sent: list[C.Request] = []
         self.pipelined: list[C.Request] = []
-        self.pipeline_seqs: tuple[int, int] | None = None
-        self.pipeline_result: dict[int, int] | BaseException = {}
+        self.barriers: list[int] = []
+
+    def answer(self, data: bytes) -> list[bytes]:
+        """Return the datagrams the kernel sends back for one send."""
+        out: list[bytes] = []
+        pipeline: list[C.Request] = []
+        for msg in C.iter_messages(data):
+            raw = bytes(msg.payload)
+            if msg.type == C.GENL_ID_CTRL:
+                self.lookups += 1
+                if self.lookup_error is not None:
+                    out.append(F.ack(msg.seq, self.lookup_error, request_kind=C.GENL_ID_CTRL))
+                elif self.lookup_answers:
+                    attrs = F.nla(1, struct.pack("=H", FAMILY_ID))
+                    out.append(F.reply(C.GENL_ID_CTRL, msg.seq, 1, attrs))
+                else:
+                    out.append(F.ack(msg.seq, 0, request_kind=C.GENL_ID_CTRL))
+                continue
+            if msg.type == C.NLMSG_NOOP:
+                self.barriers.append(msg.seq)
+                out.append(F.ack(msg.seq, 0, request_kind=C.NLMSG_NOOP))
+                continue
+            assert msg.type == FAMILY_ID
+            header = struct.pack("=IHHII", 16 + len(raw), msg.type, msg.flags, msg.seq, 0)
+            request = C.decode_request(header + raw)
+            if (
+                not msg.flags & C.NLM_F_ACK
+                and not msg.flags & C.NLM_F_DUMP
+                and request.command
+                in (
+                    C.Command.NEW_SERVICE,
+                    C.Command.SET_SERVICE,
+                    C.Command.DEL_SERVICE,
+                    C.Command.NEW_DEST,
+                    C.Command.SET_DEST,
+                    C.Command.DEL_DEST,
+                )
+            ):
+                index = len(pipeline)
+                pipeline.append(request)
+                self.pipelined.append(request)
+                if index in self.pipeline_errors:
+                    out.append(F.ack(msg.seq, self.pipeline_errors[index]))
+                continue
+            self.sent.append(request)
+            errno = self.errors.get(request.command, 0)
+            if errno:
+                out.append(F.ack(msg.seq, errno, self.extack.get(request.command)))
+            elif msg.flags & C.NLM_F_DUMP:
+                out += self._dump(request, msg.seq)
+            elif request.command == C.Command.GET_SERVICE:
+                svc = next(s for s in self.services if s.key == request.service)
+                out.append(F.reply(FAMILY_ID, msg.seq, 1, C.encode_service_nest(svc)))
+            elif msg.flags & C.NLM_F_ACK:
+                out.append(F.ack(msg.seq))
+        return [b"".join(out)] if out else []
+
+    def _dump(self, request: C.Request, seq: int) -> list[bytes]:
+        parts: list[bytes] = []
+        if request.command == C.Command.GET_SERVICE:
+            for svc in self.services:
+                parts.append(F.reply(FAMILY_ID, seq, 1, C.encode_service_nest(svc), multi=True))
+        parts.append(F.done(seq))
+        return parts
+
+
+class FakeSocket:
+    """The client's socket, answered by a :class:`FakeKernel` (no system call)."""
+
+    last: FakeSocket | None = None
+
+    def __init__(self, netns: Any = None, *, rcvbuf: int = 0, sndbuf: int = 0, **_: Any) -> None:
+        self.netns = netns
+        self.kernel = FakeKernel()
+        self.queue: list[bytes] = []
         self.closed = False
+        self.max_send = 1 << 20
+        self.recv_error: BaseException | None = None
+        self.sends = 0
         FakeSocket.last = self
 
     def close(self) -> None:
         self.closed = True
 
-    def next_seq(self) -> int:
-        self.seq += 1
-        return self.seq
+    def fileno(self) -> int:
+        return -1 if self.closed else 99
 
-    def seqs(self, count: int) -> range:
-        first = self.seq + 1
-        self.seq += count
-        return range(first, first + count)
+    def send(self, data: bytes | bytearray | memoryview) -> None:
+        self.sends += 1
+        self.queue += self.kernel.answer(bytes(data))
 
-    def request(
-        self,
-        message: bytes,
-        seq: int,
-        on_reply: Callable[[int, memoryview], None] | None = None,
-        barrier_seq: int | None = None,
-    ) -> None:
-        kind = struct.unpack_from("=H", message, 4)[0]
-        assert struct.unpack_from("=I", message, 8)[0] == seq
-        if kind == GENL_ID_CTRL:
-            self.lookups += 1
-            if self.lookup_error is not None:
-                raise KernelError(self.lookup_error)
-            if self.lookup_answers and on_reply is not None:
-                payload = struct.pack("=BBH", 1, 2, 0) + _nla(1, struct.pack("=H", FAMILY_ID))
-                on_reply(FAMILY_ID, memoryview(payload))
-            return
-        assert kind == FAMILY_ID
-        request = C.decode_request(message)
-        self.sent.append(request)
-        failure = self.errors.get(request.command)
-        if isinstance(failure, BaseException):
-            raise failure
-        if failure:
-            raise KernelError(failure)
-
-    def pipeline(
-        self,
-        messages: Iterable[bytes],
-        total: int,
-        first_seq: int,
-        barrier: bytes,
-        barrier_seq: int,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> dict[int, int]:
-        self.pipelined = [C.decode_request(m) for m in messages]
-        assert len(self.pipelined) == total
-        self.pipeline_seqs = (first_seq, barrier_seq)
-        assert [r.seq for r in self.pipelined] == list(range(first_seq, first_seq + total))
-        assert struct.unpack_from("=IHHI", barrier) == (16, 1, 0x5, barrier_seq)  # NOOP + ACK
-        if isinstance(self.pipeline_result, BaseException):
-            raise self.pipeline_result
-        return dict(self.pipeline_result)
+    def recv(self, *, block: bool = True) -> memoryview | None:
+        if self.recv_error is not None:
+            error, self.recv_error = self.recv_error, None
+            self.queue.clear()
+            raise error
+        if not self.queue:
+            if block:
+                raise AssertionError("the client waits for a reply the kernel never sends")
+            return None
+        return memoryview(self.queue.pop(0))
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSocket]:
-    monkeypatch.setattr(_client, "NetlinkSocket", FakeSocket)
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKernel]:
+    monkeypatch.setattr(_sync, "NetlinkSocket", FakeSocket)
     client = Client()
     sock = FakeSocket.last
     assert sock is not None
-    sock.client = client  # type: ignore[attr-defined]
-    yield sock
+    sock.kernel.client = client  # type: ignore[attr-defined]
+    sock.kernel.socket = sock  # type: ignore[attr-defined]
+    yield sock.kernel
 
 
-def _client_of(sock: FakeSocket) -> Client:
-    client: Client = sock.client  # type: ignore[attr-defined]
+def _client_of(kernel: FakeKernel) -> Client:
+    client: Client = kernel.client  # type: ignore[attr-defined]
     return client
 
 
@@ -226,6 +266,7 @@ def test_error_for_table(
     assert exc.operation == operation
     assert exc.object is obj
     assert exc.index is None
+    assert exc.kernel_message is None
     assert str(exc) == f"{operation}: {message}{_describe(obj)}"
 
 
@@ -240,11 +281,15 @@ def test_object_descriptions_in_messages() -> None:
 
 
 def test_errors_survive_pickling() -> None:
-    exc = error_for(E.EEXIST, "add_service", WEB)
+    exc = error_for(E.EEXIST, "add_service", WEB, kernel_message="already there")
     exc.index = 4
     copy = pickle.loads(pickle.dumps(exc))
     assert type(copy) is ipvs.ServiceExists
-    assert (copy.errno, copy.operation) == (E.EEXIST, "add_service")
+    assert (copy.errno, copy.operation, copy.kernel_message) == (
+        E.EEXIST,
+        "add_service",
+        "already there",
+    )
     assert str(copy) == str(exc)
     assert copy.index == 4
 
@@ -290,7 +335,7 @@ METHODS: list[tuple[str, Callable[[Client], object], C.Command, str]] = [
     ids=[f"{m[0]}-{i}" for i, m in enumerate(METHODS)],
 )
 def test_methods_name_operation_and_object(
-    fake: FakeSocket,
+    fake: FakeKernel,
     operation: str,
     call: Callable[[Client], object],
     command: C.Command,
@@ -304,7 +349,19 @@ def test_methods_name_operation_and_object(
     assert fake.sent[-1].command == command
 
 
-def test_permission_error_from_any_method(fake: FakeSocket) -> None:
+def test_kernel_extended_ack_text_reaches_the_error(fake: FakeKernel) -> None:
+    fake.errors[C.Command.NEW_DAEMON] = E.EINVAL
+    fake.extack[C.Command.NEW_DAEMON] = "Attribute failed policy validation"
+    with pytest.raises(ipvs.InvalidArgument) as info:
+        _client_of(fake).start_daemon(MASTER)
+    assert info.value.kernel_message == "Attribute failed policy validation"
+    assert str(info.value) == (
+        "start_daemon: invalid argument (Invalid argument): Attribute failed policy "
+        "validation (master sync daemon (mcast=eth0, syncid=3))"
+    )
+
+
+def test_permission_error_from_any_method(fake: FakeKernel) -> None:
     fake.errors[C.Command.NEW_DEST] = E.EPERM
     with pytest.raises(PermissionError) as info:
         _client_of(fake).add_destination(WEB, DEST)
@@ -313,15 +370,20 @@ def test_permission_error_from_any_method(fake: FakeSocket) -> None:
     assert str(info.value).startswith("add_destination: ")
 
 
-def test_outcome_unknown_passes_through_unchanged(fake: FakeSocket) -> None:
+def test_lost_replies_are_outcome_unknown_and_the_client_stays_usable(fake: FakeKernel) -> None:
+    sock: FakeSocket = fake.socket  # type: ignore[attr-defined]
+    client = _client_of(fake)
+    client.flush()  # resolves the family
     lost = ipvs.OutcomeUnknown(E.ENOBUFS, message="the kernel dropped replies")
-    fake.errors[C.Command.NEW_SERVICE] = lost
+    sock.recv_error = lost
     with pytest.raises(ipvs.OutcomeUnknown) as info:
-        _client_of(fake).add_service(WEB)
+        client.add_service(WEB)
     assert info.value is lost
+    client.zero()  # the next exchange works: nothing stale is pending
+    assert [r.command for r in fake.sent][-1] == C.Command.ZERO
 
 
-def test_validation_errors_send_nothing(fake: FakeSocket) -> None:
+def test_validation_errors_send_nothing(fake: FakeKernel) -> None:
     client = _client_of(fake)
     with pytest.raises(ipvs.ValidationError):
         client.add_service(WEB.key)  # type: ignore[arg-type]
@@ -333,6 +395,12 @@ def test_validation_errors_send_nothing(fake: FakeSocket) -> None:
         client.start_daemon("master")  # type: ignore[arg-type]
     with pytest.raises(ipvs.ValidationError):
         client.stop_daemon("leader")
+    with pytest.raises(ipvs.ValidationError):
+        client.stop_daemon(3)  # type: ignore[arg-type]
+    with pytest.raises(ipvs.ValidationError):
+        client.apply({"services": []})  # type: ignore[arg-type]
+    with pytest.raises(ipvs.ValidationError):
+        client.apply_plan("plan")  # type: ignore[arg-type]
     assert fake.sent == []
 
 
@@ -341,7 +409,7 @@ def test_validation_errors_send_nothing(fake: FakeSocket) -> None:
 # ---------------------------------------------------------------------------
 
 
-def test_no_ipvs_family_is_ipvs_unavailable(fake: FakeSocket) -> None:
+def test_no_ipvs_family_is_ipvs_unavailable(fake: FakeKernel) -> None:
     fake.lookup_error = E.ENOENT
     with pytest.raises(ipvs.IPVSUnavailable) as info:
         _client_of(fake).services()
@@ -352,20 +420,20 @@ def test_no_ipvs_family_is_ipvs_unavailable(fake: FakeSocket) -> None:
     assert fake.sent == []  # nothing was sent to a family that does not exist
 
 
-def test_unanswered_family_lookup_is_ipvs_unavailable(fake: FakeSocket) -> None:
+def test_unanswered_family_lookup_is_ipvs_unavailable(fake: FakeKernel) -> None:
     fake.lookup_answers = False
     with pytest.raises(ipvs.IPVSUnavailable):
         _client_of(fake).info()
 
 
-def test_family_lookup_other_errors_are_mapped(fake: FakeSocket) -> None:
+def test_family_lookup_other_errors_are_mapped(fake: FakeKernel) -> None:
     fake.lookup_error = E.EPERM
     with pytest.raises(ipvs.IPVSPermissionError) as info:
         _ = _client_of(fake).family_id
     assert info.value.operation == "resolve_family"
 
 
-def test_family_is_resolved_once(fake: FakeSocket) -> None:
+def test_family_is_resolved_once(fake: FakeKernel) -> None:
     client = _client_of(fake)
     client.flush()
     client.zero()
@@ -375,12 +443,14 @@ def test_family_is_resolved_once(fake: FakeSocket) -> None:
 
 
 def test_close_and_context_manager(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_client, "NetlinkSocket", FakeSocket)
+    monkeypatch.setattr(_sync, "NetlinkSocket", FakeSocket)
     with Client(netns="blue") as client:
         sock = FakeSocket.last
         assert sock is not None and sock.netns == "blue"
         assert repr(client) == "<ipvs.Client netns='blue'>"
     assert sock.closed
+    with pytest.raises(ipvs.IPVSError, match="closed"):
+        client.flush()
 
 
 # ---------------------------------------------------------------------------
@@ -388,7 +458,7 @@ def test_close_and_context_manager(monkeypatch: pytest.MonkeyPatch) -> None:
 # ---------------------------------------------------------------------------
 
 
-def _queue_seven(b: ipvs.Batch) -> None:
+def _queue_seven(b: ipvs.Batch | ipvs.AsyncBatch) -> None:
     b.add_service(WEB)  # 0
     b.add_destination(WEB, DEST)  # 1
     b.update_service(WEB6)  # 2
@@ -398,8 +468,8 @@ def _queue_seven(b: ipvs.Batch) -> None:
     b.add_service(WEB6)  # 6
 
 
-def test_batch_error_lists_exactly_the_failed_operations(fake: FakeSocket) -> None:
-    fake.pipeline_result = {1: E.EEXIST, 3: E.ENOENT, 4: E.ESRCH, 6: E.ENOENT}
+def test_batch_error_lists_exactly_the_failed_operations(fake: FakeKernel) -> None:
+    fake.pipeline_errors = {1: E.EEXIST, 3: E.ENOENT, 4: E.ESRCH, 6: E.ENOENT}
     with pytest.raises(BatchError) as info, _client_of(fake).batch() as b:
         _queue_seven(b)
     exc = info.value
@@ -428,13 +498,13 @@ def test_batch_error_lists_exactly_the_failed_operations(fake: FakeSocket) -> No
     assert sent[0].service == WEB and sent[2].service == WEB6
     assert sent[1].service == WEB.key and sent[1].destination == DEST
     assert sent[5].service == MARK
-    assert all(r.flags & 0x4 == 0 for r in sent)  # no per-message ACK: errors only
-    assert fake.pipeline_seqs is not None
-    assert fake.pipeline_seqs[1] == fake.pipeline_seqs[0] + 7  # the barrier comes last
+    assert all(r.flags & C.NLM_F_ACK == 0 for r in sent)  # no per-message ACK: errors only
+    assert [r.seq for r in sent] == list(range(sent[0].seq, sent[0].seq + 7))
+    assert fake.barriers == [sent[0].seq + 7]  # the barrier comes last
 
 
-def test_batch_error_with_three_failures_has_no_more_suffix(fake: FakeSocket) -> None:
-    fake.pipeline_result = {0: E.EEXIST}
+def test_batch_error_with_one_failure(fake: FakeKernel) -> None:
+    fake.pipeline_errors = {0: E.EEXIST}
     with pytest.raises(BatchError) as info, _client_of(fake).batch() as b:
         _queue_seven(b)
     assert str(info.value) == (
@@ -442,32 +512,87 @@ def test_batch_error_with_three_failures_has_no_more_suffix(fake: FakeSocket) ->
     )
 
 
-def test_batch_success_and_empty_and_aborted(fake: FakeSocket) -> None:
+def test_batch_success_and_empty_and_aborted(fake: FakeKernel) -> None:
     client = _client_of(fake)
     with client.batch() as b:
         _queue_seven(b)
     assert len(fake.pipelined) == 7 and b.failures == []
-    fake.pipelined = []
     with client.batch():
         pass
-    assert fake.pipelined == [] and fake.pipeline_seqs is not None
-    fake.pipeline_seqs = None
     with pytest.raises(KeyError), client.batch() as b:
         _queue_seven(b)
         raise KeyError("abort")
-    assert fake.pipeline_seqs is None  # nothing sent
+    assert len(fake.pipelined) == 7 and len(fake.barriers) == 1  # nothing more was sent
+    with pytest.raises(ipvs.IPVSError, match="already sent"):
+        b.add_service(WEB)
 
 
-def test_batch_outcome_unknown_is_not_a_batch_error(fake: FakeSocket) -> None:
-    fake.pipeline_result = ipvs.OutcomeUnknown(E.ENOBUFS, message="lost")
+def test_batch_outcome_unknown_is_not_a_batch_error(fake: FakeKernel) -> None:
+    sock: FakeSocket = fake.socket  # type: ignore[attr-defined]
+    _client_of(fake).flush()
+    sock.recv_error = ipvs.OutcomeUnknown(E.ENOBUFS, message="lost")
+    fake.pipeline_errors = {2: E.EEXIST}
     with pytest.raises(ipvs.OutcomeUnknown), _client_of(fake).batch() as b:
         _queue_seven(b)
 
 
-def test_batch_validation_is_immediate(fake: FakeSocket) -> None:
+def test_batch_validation_is_immediate(fake: FakeKernel) -> None:
     b = _client_of(fake).batch()
     with pytest.raises(ipvs.ValidationError):
         b.add_destination(WEB, "10.1.0.1:80")  # type: ignore[arg-type]
     with pytest.raises(ipvs.ValidationError):
         b.update_service(WEB.key)  # type: ignore[arg-type]
     assert len(b) == 0
+
+
+def test_apply_rolls_back_and_names_the_failure(fake: FakeKernel) -> None:
+    """A failed write in an apply: the applied ones are undone, pipelined too."""
+    fake.pipeline_errors = {1: E.EINVAL}  # the destination add fails
+    desired = ipvs.Table([(WEB, [DEST])])
+    with pytest.raises(ipvs.ApplyError) as info:
+        _client_of(fake).apply(desired, current=ipvs.Table())
+    assert info.value.operation == ipvs.AddDestination(service=WEB.key, destination=DEST)
+    assert isinstance(info.value.error, ipvs.InvalidArgument)
+    assert [r.command for r in fake.pipelined] == [
+        C.Command.NEW_SERVICE,
+        C.Command.NEW_DEST,
+        C.Command.DEL_SERVICE,  # the rollback, a second pipeline
+    ]
+    assert len(fake.barriers) == 2
+
+
+# ---------------------------------------------------------------------------
+# The asyncio client runs the same protocol object
+# ---------------------------------------------------------------------------
+
+
+class AsyncFakeSocket(FakeSocket):
+    """Never blocks: the async client only asks with ``block=False``."""
+
+    def recv(self, *, block: bool = True) -> memoryview | None:
+        assert not block, "the async client must not block"
+        return super().recv(block=False)
+
+
+def test_async_client_errors_and_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_async, "NetlinkSocket", AsyncFakeSocket)
+
+    async def main() -> None:
+        async with AsyncClient(netns="red") as client:
+            kernel = FakeSocket.last.kernel  # type: ignore[union-attr]
+            assert repr(client) == "<ipvs.AsyncClient netns='red'>"
+            kernel.errors[C.Command.DEL_SERVICE] = E.ESRCH
+            with pytest.raises(ipvs.ServiceNotFound) as info:
+                await client.delete_service(MARK)
+            assert str(info.value) == "delete_service: no such service (FWM 5 IPv6)"
+            kernel.services = [WEB]
+            assert await client.services() == [WEB]
+            assert await client.service(WEB.key) == WEB
+            kernel.pipeline_errors = {6: E.ENOENT}
+            with pytest.raises(BatchError) as batch_info:
+                async with client.batch() as b:
+                    _queue_seven(b)
+            assert [f.index for f in batch_info.value.failures] == [6]
+            assert await client.family_id() == FAMILY_ID
+
+    asyncio.run(main())

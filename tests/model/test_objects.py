@@ -8,7 +8,6 @@ from typing import Any
 import attrs
 import pytest
 
-from ipvs.errors import ValidationError
 from ipvs._model import (
     DaemonState,
     Destination,
@@ -26,6 +25,7 @@ from ipvs._model import (
     TunnelFlags,
     TunnelType,
 )
+from ipvs.errors import ValidationError
 
 # --------------------------------------------------------------------------- enums
 

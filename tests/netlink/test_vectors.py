@@ -35,7 +35,7 @@ import pytest
 from ipvs import Destination, Family, Info, ServiceFlags, Stats, Timeouts, TunnelType
 from tests import capture_vectors as cv
 
-MANIFEST_PATH = pathlib.Path(__file__).parent / "data" / "ipvs_vectors.json"
+MANIFEST_PATH = pathlib.Path(__file__).parent.parent / "data" / "ipvs_vectors.json"
 MANIFEST: dict[str, Any] = json.loads(MANIFEST_PATH.read_text())
 SCENARIOS = sorted(MANIFEST["scenarios"])
 
@@ -323,7 +323,7 @@ def test_pyroute2_is_wrong_about_the_tunnel_port_byte_order() -> None:
 
 def test_captured_padded_destinations_take_the_fast_path() -> None:
     """The sandbox kernel pads 64-bit counters; its layout has a fast path too."""
-    from ipvs import netlink as _codec
+    from ipvs.netlink import _decode, _fastpath
 
     data = json.loads(MANIFEST_PATH.read_text())
     count = 0
@@ -333,10 +333,10 @@ def test_captured_padded_destinations_take_the_fast_path() -> None:
             if int.from_bytes(raw[4:6], "little") < 0x10:
                 continue  # NLMSG_DONE
             area = raw[20:]
-            fast = _codec._dest_fast(area)
+            fast = _fastpath.dest_fast(area)
             assert fast is not None, len(area)
-            nest = _codec._top_nest(memoryview(area), _codec.CmdAttr.DEST)[_codec.CmdAttr.DEST]
-            slow = _codec._destination_from(_codec._decode_nest(nest, _codec.DEST_POLICY), 2)
+            nest = _decode._top_nest(memoryview(area), _decode.CmdAttr.DEST)[_decode.CmdAttr.DEST]
+            slow = _decode._destination_from(_decode._decode_nest(nest, _decode.DEST_POLICY), 2)
             assert fast == slow and fast.stats == slow.stats
             assert fast.active_connections == slow.active_connections
             count += 1

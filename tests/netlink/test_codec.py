@@ -19,6 +19,22 @@ from ipaddress import IPv4Address, IPv6Address
 import attrs
 import pytest
 
+from ipvs._model import (
+    DaemonState,
+    Destination,
+    Family,
+    ForwardMethod,
+    Info,
+    Service,
+    ServiceFlags,
+    ServiceKey,
+    Stats,
+    SyncDaemon,
+    Timeouts,
+    TunnelFlags,
+    TunnelType,
+)
+from ipvs.errors import DecodeError, ValidationError
 from ipvs.netlink import (
     CMD_POLICY,
     DAEMON_POLICY,
@@ -62,22 +78,6 @@ from ipvs.netlink import (
     encode_set_dest,
     encode_set_service,
     encode_zero,
-)
-from ipvs.errors import DecodeError, ValidationError
-from ipvs._model import (
-    DaemonState,
-    Destination,
-    Family,
-    ForwardMethod,
-    Info,
-    Service,
-    ServiceFlags,
-    ServiceKey,
-    Stats,
-    SyncDaemon,
-    Timeouts,
-    TunnelFlags,
-    TunnelType,
 )
 
 pytestmark = pytest.mark.skipif(sys.byteorder != "little", reason="vectors are little-endian")
@@ -1018,12 +1018,12 @@ def test_policy_tables_mirror_the_kernel() -> None:
 
 
 def test_kernel_layout_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    import ipvs.netlink as codec
+    from ipvs.netlink import _decode
 
     def no_generic(*args: object) -> None:
         raise AssertionError("generic parser used")
 
-    monkeypatch.setattr(codec, "_decode_nest", no_generic)
+    monkeypatch.setattr(_decode, "_decode_nest", no_generic)
     dest = decode_destination(h(DEST_REPLY_V4), Family.INET)
     assert dest == DEST_REPLY_V4_VALUE
     with pytest.raises(AssertionError, match="generic parser used"):

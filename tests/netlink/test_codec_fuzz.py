@@ -16,12 +16,26 @@ from ipaddress import IPv4Address
 from typing import Any
 
 import attrs
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
+from ipvs._model import (
+    Destination,
+    Family,
+    Info,
+    Service,
+    ServiceFlags,
+    Stats,
+    SyncDaemon,
+    Timeouts,
+)
+from ipvs.errors import DecodeError
 from ipvs.netlink import (
+    NLM_F_DUMP,
+    NLM_F_MULTI,
+    NLM_F_REQUEST,
     Command,
     Request,
+    attr,
     decode_daemon,
     decode_destination,
     decode_info,
@@ -40,19 +54,8 @@ from ipvs.netlink import (
     encode_set_dest,
     encode_set_service,
     encode_zero,
+    iter_messages,
 )
-from ipvs.errors import DecodeError
-from ipvs._model import (
-    Destination,
-    Family,
-    Info,
-    Service,
-    ServiceFlags,
-    Stats,
-    SyncDaemon,
-    Timeouts,
-)
-from ipvs.netlink import NLM_F_DUMP, NLM_F_MULTI, NLM_F_REQUEST, attr, iter_messages
 from tests.strategies import (
     destinations,
     infos,

@@ -33,13 +33,12 @@ from ipvs.netlink import (
     NLMSG_NOOP,
     NLMSG_OVERRUN,
     NLMSGHDR,
-    Ack,
     Message,
+    NlmsgErr,
     align4,
     attr,
     decode_ack,
     decode_done,
-    decode_error,
     decode_family_id,
     encode_genl,
     encode_get_family,
@@ -205,8 +204,7 @@ def test_iter_messages_splits_a_batch() -> None:
     ]
     assert isinstance(msgs[0], Message) and isinstance(msgs[0].payload, memoryview)
     assert decode_done(msgs[1].payload) == 0
-    assert decode_error(msgs[2].payload) == (-2, 6)
-    assert decode_ack(msgs[2].flags, msgs[2].payload) == Ack(-2, 6)
+    assert decode_ack(msgs[2].flags, msgs[2].payload) == NlmsgErr(-2, 6)
 
 
 def test_iter_messages_unpadded_last_message() -> None:
@@ -232,8 +230,7 @@ def test_iter_messages_rejects_bad_lengths(buf: str) -> None:
 def test_decode_ack_success_and_extack() -> None:
     # success ack: error 0, CAPPED, echoed header only
     ok = h("00 00 00 00 | 18 00 00 00 24 00 05 00 09 00 00 00 00 00 00 00")
-    assert decode_error(ok) == (0, 9)
-    assert decode_ack(NLM_F_CAPPED, ok) == Ack(0, 9)
+    assert decode_ack(NLM_F_CAPPED, ok) == NlmsgErr(0, 9)
     # error with TLVs, not capped: the full request (24 bytes) is echoed first
     err = h(
         "ea ff ff ff"  # -EINVAL
@@ -241,14 +238,12 @@ def test_decode_ack_success_and_extack() -> None:
         "| 08 00 01 00 62 61 64 00"  # MSG "bad"
         "| 08 00 02 00 24 00 00 00"  # OFFS 36
     )
-    assert decode_ack(NLM_F_ACK_TLVS, err) == Ack(-22, 10, "bad", 36)
+    assert decode_ack(NLM_F_ACK_TLVS, err) == NlmsgErr(-22, 10, "bad", 36)
     # the same TLVs after a capped echo
     capped = h(
         "ea ff ff ff | 18 00 00 00 24 00 05 00 0a 00 00 00 00 00 00 00| 08 00 01 00 62 61 64 00"
     )
-    assert decode_ack(NLM_F_ACK_TLVS | NLM_F_CAPPED, capped) == Ack(-22, 10, "bad", None)
-    with pytest.raises(DecodeError):
-        decode_error(h("00 00 00 00"))
+    assert decode_ack(NLM_F_ACK_TLVS | NLM_F_CAPPED, capped) == NlmsgErr(-22, 10, "bad", None)
     with pytest.raises(DecodeError):
         decode_ack(0, h("00 00 00 00"))
     with pytest.raises(DecodeError):  # echoed length points past the end
