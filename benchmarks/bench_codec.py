@@ -18,15 +18,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ipvs import Destination, Family, ForwardMethod, Service, Stats
 from ipvs.netlink import (
+    NLM_F_ACK,
+    NLM_F_MULTI,
+    NLM_F_REQUEST,
     Command,
+    attr,
     decode_destination,
     encode_dest,
     encode_new_dest,
     encode_service_key_nest,
+    iter_messages,
 )
-from ipvs._model import Destination, Family, ForwardMethod, Service, Stats
-from ipvs.netlink import NLM_F_ACK, NLM_F_MULTI, NLM_F_REQUEST, attr, iter_messages
 
 FAMILY_ID = 0x24
 FLAGS = NLM_F_REQUEST | NLM_F_ACK

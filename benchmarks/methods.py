@@ -27,10 +27,7 @@ from benchmarks.workload import (
     service,
     vip,
 )
-from ipvs import netlink as C
-from ipvs import netlink as N
-from ipvs._client import Client
-from ipvs._model import Table
+from ipvs import Client, Table, netlink as C, netlink as N
 
 _HDR = struct.Struct("=IHHII")
 _ERR = struct.Struct("=i")

@@ -50,10 +50,8 @@ from benchmarks.workload import (
     service,
     vip,
 )
-from ipvs._client import _netns
-from ipvs._client import Client
-from ipvs._plan import diff
-from ipvs._model import Table
+from ipvs import Client, Table, diff
+from ipvs.testing import netns as _netns
 
 perf = time.perf_counter
 

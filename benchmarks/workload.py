@@ -20,10 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from ipvs import netlink as C
-from ipvs import netlink as N
-from ipvs._model import Destination, ForwardMethod, Service
-from ipvs._model import Table
+from ipvs import Destination, ForwardMethod, Service, Table, netlink as C, netlink as N
 
 VIP_BASE = int(IPv4Address("10.96.0.0"))
 EP_BASE = int(IPv4Address("10.128.0.0"))

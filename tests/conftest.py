@@ -24,7 +24,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ipvs._client import _netns
+from ipvs.testing import netns as _netns
 
 KERNEL_DIR = pathlib.Path(__file__).parent / "kernel"
 
