@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 from ipvs import Client, Destination, ForwardMethod, Service, Table
 from ipvs.testing.topology import Topology
@@ -12,7 +14,9 @@ def _live(client: Client, svc: Service, address: str) -> Destination | None:
     return next((d for d in client.destinations(svc) if str(d.address) == address), None)
 
 
-def test_a_draining_destination_stays_until_its_connections_end() -> None:
+def test_a_draining_destination_stays_until_its_connections_end(
+    make_client: Callable[..., Any],
+) -> None:
     with Topology() as topo:
         web1 = topo.add_backend("web1")
         web2 = topo.add_backend("web2")
@@ -22,7 +26,7 @@ def test_a_draining_destination_stays_until_its_connections_end() -> None:
             Destination(address=b.address, port=b.port, forward=ForwardMethod.MASQ)
             for b in (web1, web2)
         )
-        with Client() as client:
+        with make_client() as client:
             result = client.apply(Table([(svc, [d1, d2])]))
             # hold a few long-lived connections; rr spreads them over both backends
             held = [topo.hold(vip, 80) for _ in range(4)]
@@ -56,13 +60,13 @@ def test_a_draining_destination_stays_until_its_connections_end() -> None:
             assert reaped.table == Table([(svc, [d1])])
 
 
-def test_grace_period_deletes_even_with_connections() -> None:
+def test_grace_period_deletes_even_with_connections(make_client: Callable[..., Any]) -> None:
     with Topology() as topo:
         web1 = topo.add_backend("web1")
         vip = topo.add_vip("100.100.100.101")
         svc = Service.tcp(vip, 80, scheduler="rr")
         d1 = Destination(address=web1.address, port=web1.port, forward=ForwardMethod.MASQ)
-        with Client() as client:
+        with make_client() as client:
             result = client.apply(Table([(svc, [d1])]))
             conn = topo.hold(vip, 80)
             assert conn.request() == "web1"
@@ -76,10 +80,10 @@ def test_grace_period_deletes_even_with_connections() -> None:
             conn.close()
 
 
-def test_udp_destinations_are_deleted_at_once() -> None:
+def test_udp_destinations_are_deleted_at_once(make_client: Callable[..., Any]) -> None:
     svc = Service.udp("10.0.0.53", 53)
     d = Destination(address="10.1.0.1", port=53, forward=ForwardMethod.MASQ)
-    with Client() as client:
+    with make_client() as client:
         result = client.apply(Table([(svc, [d])]))
         result = client.apply(Table([(svc, [])]), current=result.table, drain=True)
         assert result.drains == () and client.destinations(svc) == []
