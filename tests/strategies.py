@@ -1,8 +1,10 @@
 """Hypothesis strategies for the model classes (valid objects only).
 
-Every object drawn here is also acceptable to the kernel's own checks: IPv6
-netmasks are 1..128, GUE tunnels have a port, lower thresholds do not
-exceed upper ones, weights fit in an int, and so on. Live data (stats and
+Every object drawn here is also acceptable to the kernel's own checks and to
+ipvsadm's: IPv6 netmasks are 1..128, GUE tunnels have a port, tunnel
+settings only on tunnel destinations, lower thresholds do not exceed upper
+ones, weights fit in an int, ONEPACKET only on UDP and fwmark services,
+persistence with a timeout, and so on. Live data (stats and
 connection counters) is drawn separately with ``live=True`` so that tests
 of desired state can leave it out.
 """
@@ -54,6 +56,8 @@ U16 = 0xFFFF
 U32 = 0xFFFFFFFF
 U64 = 0xFFFFFFFFFFFFFFFF
 INT_MAX = 0x7FFFFFFF
+MAX_PERSISTENCE = 2678400
+MAX_CONNECTION_TIMEOUT = INT_MAX // 1200
 
 ports = st.integers(min_value=0, max_value=U16)
 ipv4_addresses: st.SearchStrategy[IPv4Address] = st.builds(
@@ -67,29 +71,36 @@ families = st.sampled_from(Family)
 
 _name_chars = st.characters(min_codepoint=0x21, max_codepoint=0x7E)
 
+_SCHEDULERS = {s.value for s in Scheduler}
+
+
+def _not_a_known_name_in_another_case(known: set[str]) -> Any:
+    return lambda name: name.lower() == name or name.lower() not in known
+
+
 #: Scheduler names: the known ones and arbitrary kernel-acceptable names.
 scheduler_names = st.one_of(
-    st.sampled_from([s.value for s in Scheduler]),
-    st.text(_name_chars, min_size=1, max_size=15),
+    st.sampled_from(sorted(_SCHEDULERS)),
+    st.text(_name_chars, min_size=1, max_size=15).filter(
+        _not_a_known_name_in_another_case(_SCHEDULERS)
+    ),
 )
 #: Persistence engine names (or None).
-pe_names = st.one_of(st.none(), st.just("sip"), st.text(_name_chars, min_size=1, max_size=16))
-
-#: Service flags a user may set (any u32 bits except HASHED).
-service_flags = st.one_of(
-    st.sets(
-        st.sampled_from(
-            [
-                ServiceFlags.PERSISTENT,
-                ServiceFlags.ONEPACKET,
-                ServiceFlags.SCHED1,
-                ServiceFlags.SCHED2,
-                ServiceFlags.SCHED3,
-            ]
-        )
-    ).map(lambda fs: ServiceFlags(sum(fs))),
-    st.integers(min_value=0, max_value=U32).map(lambda v: ServiceFlags(v & (U32 ^ 2))),
+pe_names = st.one_of(
+    st.none(),
+    st.just("sip"),
+    st.text(_name_chars, min_size=1, max_size=16).filter(
+        _not_a_known_name_in_another_case({"sip"})
+    ),
 )
+
+#: Service flags a user may set on any service (the kernel's bits but HASHED
+#: and ONEPACKET, which is for UDP and fwmark services only).
+service_flags = st.sets(
+    st.sampled_from(
+        [ServiceFlags.PERSISTENT, ServiceFlags.SCHED1, ServiceFlags.SCHED2, ServiceFlags.SCHED3]
+    )
+).map(lambda fs: ServiceFlags(sum(fs)))
 
 
 @st.composite
@@ -155,11 +166,15 @@ def services(
         )
     else:
         netmask = draw(st.integers(min_value=1, max_value=128))
+    flags = draw(service_flags)
+    if (k.fwmark is not None or k.protocol == Protocol.UDP) and draw(st.booleans()):
+        flags |= ServiceFlags.ONEPACKET
+    persistent = bool(flags & ServiceFlags.PERSISTENT)
     return Service(
         key=k,
         scheduler=draw(scheduler_names),
-        flags=draw(service_flags),
-        timeout=draw(st.integers(min_value=0, max_value=U32)),
+        flags=flags,
+        timeout=draw(st.integers(min_value=1 if persistent else 0, max_value=MAX_PERSISTENCE)),
         netmask=netmask,
         pe_name=draw(pe_names),
         stats=draw(stats()) if live and draw(st.booleans()) else None,
@@ -172,23 +187,33 @@ def destinations(draw: st.DrawFn, family: Family | None = None, live: bool = Fal
 
     Args:
         draw: hypothesis' draw function.
-        family: restrict the address to this family.
+        family: the family of the service it belongs to: its address has
+            that family unless it is tunnelled.
         live: also draw connection counters and statistics.
 
     Returns:
-        A valid destination (lower threshold <= upper, GUE with a port).
+        A valid destination (lower threshold <= upper, tunnel settings by
+        ipvsadm's rules on tunnel destinations only).
     """
-    address: IPv4Address | IPv6Address
-    if family is None:
-        address = draw(addresses)
-    elif family == Family.INET:
-        address = draw(ipv4_addresses)
+    forward = draw(st.sampled_from(ForwardMethod))
+    if family is not None and forward != ForwardMethod.TUNNEL:
+        address: IPv4Address | IPv6Address = draw(
+            ipv4_addresses if family == Family.INET else ipv6_addresses
+        )
     else:
-        address = draw(ipv6_addresses)
+        address = draw(addresses)
     upper = draw(st.integers(min_value=0, max_value=U32))
     lower = draw(st.integers(min_value=0, max_value=upper))
-    tunnel_type = draw(st.sampled_from(TunnelType))
-    min_port = 1 if tunnel_type == TunnelType.GUE else 0
+    tunnel_type, tunnel_port, tunnel_flags = TunnelType.IPIP, 0, TunnelFlags.NOCSUM
+    if forward == ForwardMethod.TUNNEL:
+        tunnel_type = draw(st.sampled_from(TunnelType))
+        if tunnel_type == TunnelType.GUE:
+            tunnel_port = draw(st.integers(min_value=1, max_value=U16))
+            tunnel_flags = draw(
+                st.sampled_from([TunnelFlags.NOCSUM, TunnelFlags.CSUM, TunnelFlags.REMCSUM])
+            )
+        elif tunnel_type == TunnelType.GRE:
+            tunnel_flags = draw(st.sampled_from([TunnelFlags.NOCSUM, TunnelFlags.CSUM]))
     extra: dict[str, Any] = {}
     if live:
         counts = st.integers(min_value=0, max_value=U32)
@@ -201,13 +226,13 @@ def destinations(draw: st.DrawFn, family: Family | None = None, live: bool = Fal
     return Destination(
         address=address,
         port=draw(ports),
-        forward=draw(st.sampled_from(ForwardMethod)),
+        forward=forward,
         weight=draw(st.integers(min_value=0, max_value=INT_MAX)),
         upper_threshold=upper,
         lower_threshold=lower,
         tunnel_type=tunnel_type,
-        tunnel_port=draw(st.integers(min_value=min_port, max_value=U16)),
-        tunnel_flags=draw(st.sampled_from([TunnelFlags(v) for v in range(4)])),
+        tunnel_port=tunnel_port,
+        tunnel_flags=tunnel_flags,
         **extra,
     )
 
@@ -248,12 +273,12 @@ def sync_daemons(draw: st.DrawFn) -> SyncDaemon:
     )
 
 
-#: Timeouts valid for SET_CONFIG (0..INT_MAX seconds; 0 = unchanged).
+#: Timeouts valid for SET_CONFIG (0..INT_MAX/1200 seconds, any HZ; 0 = unchanged).
 timeouts = st.builds(
     Timeouts,
-    tcp=st.integers(min_value=0, max_value=INT_MAX),
-    tcp_fin=st.integers(min_value=0, max_value=INT_MAX),
-    udp=st.integers(min_value=0, max_value=INT_MAX),
+    tcp=st.integers(min_value=0, max_value=MAX_CONNECTION_TIMEOUT),
+    tcp_fin=st.integers(min_value=0, max_value=MAX_CONNECTION_TIMEOUT),
+    udp=st.integers(min_value=0, max_value=MAX_CONNECTION_TIMEOUT),
 )
 
 #: Info objects as GET_INFO reports them.

@@ -56,23 +56,16 @@ def kernel_services(draw: st.DrawFn, key: ServiceKey) -> Service:
         )
     else:
         netmask = draw(st.sampled_from([128, 64]))
-    flags = draw(
-        st.sets(
-            st.sampled_from(
-                [
-                    ServiceFlags.PERSISTENT,
-                    ServiceFlags.ONEPACKET,
-                    ServiceFlags.SCHED1,
-                    ServiceFlags.SCHED2,
-                ]
-            )
-        )
-    )
+    choices = [ServiceFlags.PERSISTENT, ServiceFlags.SCHED1, ServiceFlags.SCHED2]
+    if key.fwmark is not None or key.protocol == Protocol.UDP:
+        choices.append(ServiceFlags.ONEPACKET)
+    flags = ServiceFlags(sum(draw(st.sets(st.sampled_from(choices)))))
+    timeouts = [300, 2678400] if flags & ServiceFlags.PERSISTENT else [0, 300, 2678400]
     return Service(
         key=key,
         scheduler=draw(st.sampled_from(SCHEDULERS)),
-        flags=ServiceFlags(sum(flags)),
-        timeout=draw(st.sampled_from([0, 300, 2678400])),
+        flags=flags,
+        timeout=draw(st.sampled_from(timeouts)),
         netmask=netmask,
         pe_name=draw(st.sampled_from([None, None, "sip"])),
     )
@@ -93,9 +86,7 @@ def kernel_destinations(draw: st.DrawFn, family: Family) -> Destination:
     tunnel_type = (
         draw(st.sampled_from(TunnelType)) if forward == ForwardMethod.TUNNEL else TunnelType.IPIP
     )
-    tunnel_port = draw(st.sampled_from([0, 6080])) if tunnel_type != TunnelType.IPIP else 0
-    if tunnel_type == TunnelType.GUE:
-        tunnel_port = 6080
+    tunnel_port = 6080 if tunnel_type == TunnelType.GUE else 0
     flags = (
         draw(st.sampled_from([TunnelFlags.NOCSUM, TunnelFlags.CSUM]))
         if tunnel_type != TunnelType.IPIP
@@ -125,7 +116,7 @@ def tables(draw: st.DrawFn, kernel: bool = False, max_services: int = 6) -> Tabl
         svc = draw(kernel_services(key) if kernel else S.services(key=st.just(key)))
         dests = draw(
             st.lists(
-                kernel_destinations(key.family) if kernel else S.destinations(),
+                kernel_destinations(key.family) if kernel else S.destinations(key.family),
                 max_size=5,
                 unique_by=lambda d: d.key,
             )

@@ -13,14 +13,18 @@ import attrs
 
 from ipvs._model._checks import (
     INT_MAX,
+    MAX_CONNECTION_TIMEOUT,
     U16,
     U32,
     U64,
+    V6_BIT,
     bracket,
-    family_of,
+    building_twin,
     instance_of,
     int_in,
-    opt_instance_of,
+    ip_int,
+    is_int,
+    slot_setter,
     to_address,
     to_daemon_state,
     to_forward,
@@ -33,14 +37,22 @@ from ipvs._model._checks import (
 from ipvs._model._enums import DaemonState, Family, ForwardMethod, TunnelFlags, TunnelType
 from ipvs.errors import ValidationError
 
-__all__ = ["Destination", "Info", "Stats", "SyncDaemon", "Timeouts"]
+__all__ = [
+    "Destination",
+    "Info",
+    "Stats",
+    "SyncDaemon",
+    "Timeouts",
+    "unchecked_destination",
+    "unchecked_stats",
+]
 
 
 _u64 = int_in(0, U64)
 _u32 = int_in(0, U32)
 
 
-@attrs.frozen(kw_only=True, slots=True)
+@attrs.frozen(kw_only=True, slots=True, weakref_slot=False)
 class Stats:
     """Traffic counters and rates of a service or destination.
 
@@ -72,7 +84,70 @@ class Stats:
     bps_out: int = attrs.field(default=0, validator=_u64)
 
 
-@attrs.frozen(kw_only=True, slots=True)
+_FORWARD_NAMES: dict[object, ForwardMethod] = {
+    **{m: m for m in ForwardMethod},
+    **{name.lower(): m for name, m in ForwardMethod.__members__.items()},
+    "dr": ForwardMethod.ROUTE,
+    "gate": ForwardMethod.ROUTE,
+    "nat": ForwardMethod.MASQ,
+    "tun": ForwardMethod.TUNNEL,
+    "ipip": ForwardMethod.TUNNEL,
+}
+_ZERO = 0  # defaults are compared by identity: a fast path, not a check
+_TUNNEL = ForwardMethod.TUNNEL
+_IPIP, _GUE, _GRE = TunnelType.IPIP, TunnelType.GUE, TunnelType.GRE
+_NOCSUM = TunnelFlags.NOCSUM
+#: The checksum options each tunnel type takes (ipvsadm's rules: GUE one of
+#: nocsum, csum, remcsum; GRE nocsum or csum; IPIP none).
+_TUNNEL_FLAGS = {
+    _IPIP: (TunnelFlags.NOCSUM,),
+    _GUE: (TunnelFlags.NOCSUM, TunnelFlags.CSUM, TunnelFlags.REMCSUM),
+    _GRE: (TunnelFlags.NOCSUM, TunnelFlags.CSUM),
+}
+
+
+def _int_field(place: str, value: object, hi: int) -> int:
+    """The slow check of an integer field (the fast path takes plain ints in range)."""
+    if not is_int(value):
+        raise ValidationError(f"{place} must be an integer, got {value!r}")
+    if not 0 <= value <= hi:  # type: ignore[operator]
+        raise ValidationError(f"{place} must be in 0..{hi}, got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def _check_thresholds(upper: object, lower: object) -> None:
+    _int_field("Destination.upper_threshold", upper, U32)
+    _int_field("Destination.lower_threshold", lower, U32)
+    if lower > upper:  # type: ignore[operator]
+        raise ValidationError(
+            f"Destination.lower_threshold ({lower}) must not exceed upper_threshold ({upper})"
+        )
+
+
+def _check_tunnel(forward: ForwardMethod, kind: TunnelType, port: int, flags: TunnelFlags) -> None:
+    if forward is not _TUNNEL:
+        if kind is not _IPIP or port or flags:
+            raise ValidationError(
+                "Destination.tunnel_type, tunnel_port and tunnel_flags are for "
+                f"forward=tunnel only (forward is {forward.name.lower()})"
+            )
+        return
+    if kind is _GUE:
+        if not port:
+            raise ValidationError("Destination.tunnel_port must be non-zero for a GUE tunnel")
+    elif port:
+        raise ValidationError(
+            f"Destination.tunnel_port is for GUE tunnels only ({kind.name} tunnel)"
+        )
+    if flags not in _TUNNEL_FLAGS[kind]:
+        allowed = ", ".join(str(f.name).lower() for f in _TUNNEL_FLAGS[kind])
+        raise ValidationError(
+            f"Destination.tunnel_flags {int(flags)} is not one of the options of a "
+            f"{kind.name} tunnel ({allowed})"
+        )
+
+
+@attrs.frozen(kw_only=True, slots=True, init=False, weakref_slot=False)
 class Destination:
     """A real server (destination) of a virtual service.
 
@@ -86,9 +161,13 @@ class Destination:
         lower_threshold: resume threshold, 0..2**32-1, at most
             ``upper_threshold`` (the kernel enforces this even when the upper
             threshold is 0).
-        tunnel_type: tunnel encapsulation; default IPIP.
-        tunnel_port: GUE destination port, 0..65535; required (non-zero) for GUE.
-        tunnel_flags: tunnel checksum flags.
+        tunnel_type: tunnel encapsulation; default IPIP. Tunnel settings are
+            for ``forward=TUNNEL`` only.
+        tunnel_port: GUE destination port, 1..65535; required for GUE, and
+            only for GUE.
+        tunnel_flags: the tunnel's checksum option: for GUE one of
+            ``NOCSUM``, ``CSUM`` and ``REMCSUM``, for GRE ``NOCSUM`` or
+            ``CSUM``, for IPIP none (ipvsadm's rules).
         active_connections: live active connection count (not compared).
         inactive_connections: live inactive connection count (not compared).
         persistent_connections: live persistence template count (not compared).
@@ -98,30 +177,98 @@ class Destination:
         ValidationError: a value is invalid.
     """
 
-    address: IPv4Address | IPv6Address = attrs.field(converter=to_address)
-    port: int = attrs.field(validator=int_in(0, U16))
+    address: IPv4Address | IPv6Address = attrs.field(eq=False)
+    port: int
     family: Family = attrs.field(init=False)
-    forward: ForwardMethod = attrs.field(default=ForwardMethod.ROUTE, converter=to_forward)
-    weight: int = attrs.field(default=1, validator=int_in(0, INT_MAX))
-    upper_threshold: int = attrs.field(default=0, validator=_u32)
-    lower_threshold: int = attrs.field(default=0, validator=_u32)
-    tunnel_type: TunnelType = attrs.field(default=TunnelType.IPIP, converter=to_tunnel_type)
-    tunnel_port: int = attrs.field(default=0, validator=int_in(0, U16))
-    tunnel_flags: TunnelFlags = attrs.field(default=TunnelFlags.NOCSUM, converter=to_tunnel_flags)
-    active_connections: int = attrs.field(default=0, eq=False, validator=_u32)
-    inactive_connections: int = attrs.field(default=0, eq=False, validator=_u32)
-    persistent_connections: int = attrs.field(default=0, eq=False, validator=_u32)
-    stats: Stats | None = attrs.field(default=None, eq=False, validator=opt_instance_of(Stats))
+    forward: ForwardMethod = ForwardMethod.ROUTE
+    weight: int = 1
+    upper_threshold: int = 0
+    lower_threshold: int = 0
+    tunnel_type: TunnelType = TunnelType.IPIP
+    tunnel_port: int = 0
+    tunnel_flags: TunnelFlags = TunnelFlags.NOCSUM
+    active_connections: int = attrs.field(default=0, eq=False)
+    inactive_connections: int = attrs.field(default=0, eq=False)
+    persistent_connections: int = attrs.field(default=0, eq=False)
+    stats: Stats | None = attrs.field(default=None, eq=False)
+    # the address as an integer (IPv6 with V6_BIT set): compared and hashed
+    # instead of the address object, whose comparisons are Python code
+    _ip: int = attrs.field(init=False, repr=False)
 
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "family", family_of(self.address))
-        if self.lower_threshold > self.upper_threshold:
-            raise ValidationError(
-                f"Destination.lower_threshold ({self.lower_threshold}) must not exceed "
-                f"upper_threshold ({self.upper_threshold})"
-            )
-        if self.tunnel_type == TunnelType.GUE and self.tunnel_port == 0:
-            raise ValidationError("Destination.tunnel_port must be non-zero for a GUE tunnel")
+    def __init__(
+        self,
+        *,
+        address: IPv4Address | IPv6Address | str,
+        port: int,
+        forward: ForwardMethod | int | str = ForwardMethod.ROUTE,
+        weight: int = 1,
+        upper_threshold: int = 0,
+        lower_threshold: int = 0,
+        tunnel_type: TunnelType | int | str = TunnelType.IPIP,
+        tunnel_port: int = 0,
+        tunnel_flags: TunnelFlags | int | str = TunnelFlags.NOCSUM,
+        active_connections: int = 0,
+        inactive_connections: int = 0,
+        persistent_connections: int = 0,
+        stats: Stats | None = None,
+    ) -> None:
+        # Each check has a fast path for the usual types; anything else takes
+        # the general converter or check, which raises or normalises.
+        addr = to_address(address)
+        if addr.__class__ is IPv4Address or addr.version == 4:
+            ip = ip_int(addr)
+            family = _INET
+        else:
+            ip = ip_int(addr) | V6_BIT
+            family = _INET6
+        if port.__class__ is not int or not 0 <= port <= U16:
+            port = _int_field("Destination.port", port, U16)
+        fwd: ForwardMethod | None
+        if forward.__class__ is ForwardMethod:
+            fwd = forward
+        else:
+            fwd = _FORWARD_NAMES.get(forward) if isinstance(forward, str) else None
+            if fwd is None:
+                fwd = to_forward(forward)
+        if weight.__class__ is not int or not 0 <= weight <= INT_MAX:
+            weight = _int_field("Destination.weight", weight, INT_MAX)
+        if upper_threshold is not _ZERO or lower_threshold is not _ZERO:
+            _check_thresholds(upper_threshold, lower_threshold)
+        if (
+            fwd is _TUNNEL
+            or tunnel_type is not _IPIP
+            or tunnel_flags is not _NOCSUM
+            or tunnel_port is not _ZERO
+        ):
+            tunnel_type = to_tunnel_type(tunnel_type)
+            tunnel_port = _int_field("Destination.tunnel_port", tunnel_port, U16)
+            tunnel_flags = to_tunnel_flags(tunnel_flags)
+            _check_tunnel(fwd, tunnel_type, tunnel_port, tunnel_flags)
+        if (
+            active_connections is not _ZERO
+            or inactive_connections is not _ZERO
+            or persistent_connections is not _ZERO
+        ):
+            _int_field("Destination.active_connections", active_connections, U32)
+            _int_field("Destination.inactive_connections", inactive_connections, U32)
+            _int_field("Destination.persistent_connections", persistent_connections, U32)
+        if stats is not None and not isinstance(stats, Stats):
+            raise ValidationError(f"Destination.stats has the wrong type: {stats!r}")
+        _d_address(self, addr)
+        _d_port(self, port)
+        _d_family(self, family)
+        _d_forward(self, fwd)
+        _d_weight(self, weight)
+        _d_upper(self, upper_threshold)
+        _d_lower(self, lower_threshold)
+        _d_ttype(self, tunnel_type)
+        _d_tport(self, tunnel_port)
+        _d_tflags(self, tunnel_flags)
+        _d_active(self, active_connections)
+        _d_inactive(self, inactive_connections)
+        _d_persist(self, persistent_connections)
+        _d_stats(self, stats)
+        _d_ip(self, ip)
 
     @property
     def key(self) -> tuple[IPv4Address | IPv6Address, int]:
@@ -143,6 +290,101 @@ class Destination:
             A tuple suitable for sorting.
         """
         return (int(self.family), int(self.address), self.port)
+
+
+_INET = Family.INET
+_INET6 = Family.INET6
+(
+    _d_address,
+    _d_port,
+    _d_family,
+    _d_forward,
+    _d_weight,
+    _d_upper,
+    _d_lower,
+    _d_ttype,
+    _d_tport,
+    _d_tflags,
+    _d_active,
+    _d_inactive,
+    _d_persist,
+    _d_stats,
+    _d_ip,
+) = (slot_setter(Destination, a.name) for a in attrs.fields(Destination))
+_BuildingStats = building_twin(Stats)
+_BuildingDestination = building_twin(Destination)
+_new = object.__new__
+
+
+def unchecked_stats(
+    connections: int,
+    packets_in: int,
+    packets_out: int,
+    bytes_in: int,
+    bytes_out: int,
+    cps: int,
+    pps_in: int,
+    pps_out: int,
+    bps_in: int,
+    bps_out: int,
+) -> Stats:
+    """Build a :class:`Stats` without validation (values must be u64)."""
+    s = _new(_BuildingStats)
+    s.connections = connections
+    s.packets_in = packets_in
+    s.packets_out = packets_out
+    s.bytes_in = bytes_in
+    s.bytes_out = bytes_out
+    s.cps = cps
+    s.pps_in = pps_in
+    s.pps_out = pps_out
+    s.bps_in = bps_in
+    s.bps_out = bps_out
+    s.__class__ = Stats
+    return s  # type: ignore[no-any-return]
+
+
+def unchecked_destination(
+    address: IPv4Address | IPv6Address,
+    port: int,
+    family: Family,
+    forward: ForwardMethod,
+    weight: int,
+    upper_threshold: int,
+    lower_threshold: int,
+    tunnel_type: TunnelType,
+    tunnel_port: int,
+    tunnel_flags: TunnelFlags,
+    active_connections: int,
+    inactive_connections: int,
+    persistent_connections: int,
+    stats: Stats | None,
+) -> Destination:
+    """Build a :class:`Destination` without validation.
+
+    The caller guarantees the types (each value of its field's type and in
+    the range the kernel's attribute can carry); the object may break rules
+    that the validated constructor adds for desired state (tunnel settings
+    on a non-tunnel destination, say), since the kernel may hold such state.
+    """
+    d = _new(_BuildingDestination)
+    d.address = address
+    d.port = port
+    d.family = family
+    d.forward = forward
+    d.weight = weight
+    d.upper_threshold = upper_threshold
+    d.lower_threshold = lower_threshold
+    d.tunnel_type = tunnel_type
+    d.tunnel_port = tunnel_port
+    d.tunnel_flags = tunnel_flags
+    d.active_connections = active_connections
+    d.inactive_connections = inactive_connections
+    d.persistent_connections = persistent_connections
+    d.stats = stats
+    d._ip = ip_int(address) if family is _INET else ip_int(address) | V6_BIT
+    d.__class__ = Destination
+    return d  # type: ignore[no-any-return]
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -191,14 +433,16 @@ class Info:
         return f"IP Virtual Server version {self.version} (size={self.connection_table_size})"
 
 
-_timeout = int_in(0, INT_MAX)
+_timeout = int_in(0, MAX_CONNECTION_TIMEOUT)
 
 
 @attrs.frozen(kw_only=True, slots=True)
 class Timeouts:
     """Connection timeouts in seconds (``SET_CONFIG``/``GET_CONFIG``).
 
-    On set, 0 means "leave unchanged".
+    On set, 0 means "leave unchanged". Each is at most 1,789,569 seconds
+    (about 20.7 days): the kernel refuses more than ``INT_MAX / HZ``, and this
+    bound holds for every HZ Linux offers (up to 1200).
 
     Attributes:
         tcp: TCP established timeout.

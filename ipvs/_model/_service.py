@@ -8,35 +8,39 @@ from typing import Any
 import attrs
 
 from ipvs._model._checks import (
+    MAX_PERSISTENCE,
     U16,
     U32,
     bracket,
-    family_of,
-    instance_of,
-    int_in,
+    building_twin,
+    check_name,
+    ip_int,
     is_int,
-    opt_instance_of,
-    opt_int_in,
+    slot_setter,
     to_address,
     to_family,
-    to_opt_address,
-    to_opt_protocol,
-    to_scheduler,
-    to_service_flags,
-    valid_pe_name,
-    valid_scheduler,
-    valid_service_flags,
+    to_protocol,
 )
 from ipvs._model._enums import Family, Protocol, Scheduler, ServiceFlags
 from ipvs._model._objects import Stats
 from ipvs.errors import ValidationError
 
-__all__ = ["Service", "ServiceKey", "flag_names", "key_of"]
+__all__ = ["Service", "ServiceKey", "flag_names", "key_of", "unchecked_service"]
 
 _NO_FLAGS = ServiceFlags(0)
+_INET, _INET6 = Family.INET, Family.INET6
+_TCP, _UDP = Protocol.TCP, Protocol.UDP
 
 
-@attrs.frozen(kw_only=True, slots=True, init=False)
+def _key_field(name: str, value: object, lo: int, hi: int) -> int:
+    if not is_int(value):
+        raise ValidationError(f"ServiceKey.{name} must be an integer, got {value!r}")
+    if not lo <= value <= hi:  # type: ignore[operator]
+        raise ValidationError(f"ServiceKey.{name} must be in {lo}..{hi}, got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+@attrs.frozen(kw_only=True, slots=True, init=False, eq=False, weakref_slot=False)
 class ServiceKey:
     """The identity of a virtual service, as the kernel looks it up.
 
@@ -59,11 +63,15 @@ class ServiceKey:
             ``address``.
     """
 
-    family: Family = attrs.field(converter=to_family)
-    protocol: Protocol | None = attrs.field(default=None, converter=to_opt_protocol)
-    address: IPv4Address | IPv6Address | None = attrs.field(default=None, converter=to_opt_address)
-    port: int | None = attrs.field(default=None, validator=opt_int_in(0, U16))
-    fwmark: int | None = attrs.field(default=None, validator=opt_int_in(1, U32))
+    family: Family
+    protocol: Protocol | None = None
+    address: IPv4Address | IPv6Address | None = None
+    port: int | None = None
+    fwmark: int | None = None
+    # (fwmark or 0, family, protocol or 0, address as int or 0, port or 0):
+    # unique per key, so it serves as identity, hash and sort key at once
+    _ident: tuple[int, int, int, int, int] = attrs.field(init=False, repr=False)
+    _hash: int = attrs.field(init=False, repr=False)
 
     def __init__(
         self,
@@ -74,26 +82,50 @@ class ServiceKey:
         port: int | None = None,
         fwmark: int | None = None,
     ) -> None:
+        fam: Family
+        proto: Protocol | None
+        addr: IPv4Address | IPv6Address | None
         if fwmark is not None:
             if protocol is not None or address is not None or port is not None:
                 raise ValidationError("ServiceKey: a fwmark key takes no protocol, address or port")
-            if family is None:
-                family = Family.INET
+            if fwmark.__class__ is not int or not 1 <= fwmark <= U32:
+                fwmark = _key_field("fwmark", fwmark, 1, U32)
+            fam = _INET if family is None else to_family(family)
+            proto, addr = None, None
+            ident = (fwmark, fam, 0, 0, 0)
         else:
             if protocol is None or address is None or port is None:
                 raise ValidationError(
                     "ServiceKey: give either fwmark, or all of protocol, address and port"
                 )
-            address = to_address(address)
-            derived = family_of(address)
-            if family is not None and to_family(family) != derived:
-                raise ValidationError(
-                    f"ServiceKey.family {family!r} disagrees with address {address}"
-                )
-            family = derived
-        self.__attrs_init__(
-            family=family, protocol=protocol, address=address, port=port, fwmark=fwmark
-        )
+            addr = to_address(address)
+            fam = _INET if addr.__class__ is IPv4Address or addr.version == 4 else _INET6
+            if family is not None and family is not fam and to_family(family) != fam:
+                raise ValidationError(f"ServiceKey.family {family!r} disagrees with address {addr}")
+            proto = protocol if protocol.__class__ is Protocol else to_protocol(protocol)
+            if port.__class__ is not int or not 0 <= port <= U16:
+                port = _key_field("port", port, 0, U16)
+            ident = (0, fam, proto, ip_int(addr), port)
+        _k_family(self, fam)
+        _k_protocol(self, proto)
+        _k_address(self, addr)
+        _k_port(self, port)
+        _k_fwmark(self, fwmark)
+        _k_ident(self, ident)
+        _k_hash(self, hash(ident))
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not ServiceKey:
+            return NotImplemented
+        return self._ident == other._ident
+
+    def __ne__(self, other: object) -> bool:
+        if other.__class__ is not ServiceKey:
+            return NotImplemented
+        return self._ident != other._ident
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @classmethod
     def tcp(cls, address: IPv4Address | IPv6Address | str, port: int) -> ServiceKey:
@@ -171,13 +203,7 @@ class ServiceKey:
         Returns:
             A tuple ordering by fwmark, family, protocol, address and port.
         """
-        return (
-            self.fwmark or 0,
-            int(self.family),
-            int(self.protocol or 0),
-            int(self.address) if self.address is not None else 0,
-            self.port or 0,
-        )
+        return self._ident
 
 
 def _convert_netmask(family: Family, value: object) -> IPv4Address | int:
@@ -211,17 +237,41 @@ def _convert_netmask(family: Family, value: object) -> IPv4Address | int:
     )
 
 
-@attrs.frozen(kw_only=True, slots=True, init=False)
+_HOST_MASK = IPv4Address(U32)
+_KNOWN_FLAGS = 0x3F  # PERSISTENT, HASHED, ONEPACKET, SCHED1..3
+#: Scheduler names that need no further check (the kernel's own, lower case).
+_SCHEDULERS = frozenset(s.value for s in Scheduler)
+_PE_NAMES = frozenset({"sip"})
+
+
+def _check_kernel_name(place: str, value: object, max_len: int, known: frozenset[str]) -> str:
+    """Check a scheduler or persistence engine name; refuse a known name in another case."""
+    check_name(place, value, max_len)
+    assert isinstance(value, str)
+    lower = value.lower()
+    if lower != value and lower in known:
+        raise ValidationError(
+            f"{place} {value!r}: the kernel's names are case-sensitive; use {lower!r}"
+        )
+    return value
+
+
+@attrs.frozen(kw_only=True, slots=True, init=False, weakref_slot=False)
 class Service:
     """A virtual service: its identity plus its settings.
 
     Args:
         key: the service identity.
         scheduler: scheduler name (a :class:`Scheduler` or any kernel
-            scheduler name, 1..15 printable ASCII characters). ipvsadm's
+            scheduler name, 1..15 printable ASCII characters; the kernel's
+            names are case-sensitive, so ``"RR"`` is refused). ipvsadm's
             default is ``"wlc"``.
-        flags: :class:`ServiceFlags`; ``HASHED`` may not be given.
-        timeout: persistence timeout in seconds (u32).
+        flags: :class:`ServiceFlags`; ``HASHED`` may not be given, nor bits
+            the kernel does not define. ``ONEPACKET`` is for UDP and
+            firewall-mark services only (as in ipvsadm); ``PERSISTENT``
+            needs a ``timeout`` of at least 1.
+        timeout: persistence timeout in seconds, 0..2,678,400 (31 days,
+            ipvsadm's bound; the kernel keeps ``timeout * HZ`` in 32 bits).
         netmask: persistence netmask. For IPv4: an :class:`~ipaddress.IPv4Address`
             or dotted string, or a prefix length 0..32 (converted to a mask).
             For IPv6: a prefix length 1..128. Defaults to a host mask.
@@ -232,15 +282,13 @@ class Service:
         ValidationError: a value is invalid.
     """
 
-    key: ServiceKey = attrs.field(validator=instance_of(ServiceKey))
-    scheduler: str = attrs.field(default="wlc", converter=to_scheduler, validator=valid_scheduler)
-    flags: ServiceFlags = attrs.field(
-        default=_NO_FLAGS, converter=to_service_flags, validator=valid_service_flags
-    )
-    timeout: int = attrs.field(default=0, validator=int_in(0, U32))
-    netmask: IPv4Address | int = attrs.field()
-    pe_name: str | None = attrs.field(default=None, validator=valid_pe_name)
-    stats: Stats | None = attrs.field(default=None, eq=False, validator=opt_instance_of(Stats))
+    key: ServiceKey
+    scheduler: str = "wlc"
+    flags: ServiceFlags = _NO_FLAGS
+    timeout: int = 0
+    netmask: IPv4Address | int
+    pe_name: str | None = None
+    stats: Stats | None = attrs.field(default=None, eq=False)
 
     def __init__(
         self,
@@ -253,17 +301,37 @@ class Service:
         pe_name: str | None = None,
         stats: Stats | None = None,
     ) -> None:
-        if not isinstance(key, ServiceKey):
+        if key.__class__ is not ServiceKey:
             raise ValidationError(f"Service.key must be a ServiceKey, got {key!r}")
-        self.__attrs_init__(
-            key=key,
-            scheduler=scheduler,
-            flags=flags,
-            timeout=timeout,
-            netmask=_convert_netmask(key.family, netmask),
-            pe_name=pe_name,
-            stats=stats,
-        )
+        if scheduler.__class__ is not str or scheduler not in _SCHEDULERS:
+            if isinstance(scheduler, Scheduler):
+                scheduler = scheduler.value
+            else:
+                scheduler = _check_kernel_name("Service.scheduler", scheduler, 15, _SCHEDULERS)
+        if flags is not _NO_FLAGS:
+            flags = _check_flags(key, flags, timeout)
+        if timeout.__class__ is not int or not 0 <= timeout <= MAX_PERSISTENCE:
+            if not is_int(timeout):
+                raise ValidationError(f"Service.timeout must be an integer, got {timeout!r}")
+            raise ValidationError(
+                f"Service.timeout must be in 0..{MAX_PERSISTENCE} seconds (31 days, "
+                f"ipvsadm's bound), got {timeout!r}"
+            )
+        if netmask is None:
+            mask: IPv4Address | int = _HOST_MASK if key.family is _INET else 128
+        else:
+            mask = _convert_netmask(key.family, netmask)
+        if pe_name is not None:
+            pe_name = _check_kernel_name("Service.pe_name", pe_name, 16, _PE_NAMES)
+        if stats is not None and not isinstance(stats, Stats):
+            raise ValidationError(f"Service.stats has the wrong type: {stats!r}")
+        _s_key(self, key)
+        _s_scheduler(self, scheduler)
+        _s_flags(self, flags)
+        _s_timeout(self, timeout)
+        _s_netmask(self, mask)
+        _s_pe_name(self, pe_name)
+        _s_stats(self, stats)
 
     @classmethod
     def tcp(cls, address: IPv4Address | IPv6Address | str, port: int, **settings: Any) -> Service:
@@ -322,13 +390,6 @@ class Service:
             The service.
         """
         return cls(key=ServiceKey.mark(fwmark, family), **settings)
-
-    def __attrs_post_init__(self) -> None:
-        if self.key.family == Family.INET:
-            if not isinstance(self.netmask, IPv4Address):
-                raise ValidationError("Service.netmask of an IPv4 service must be an IPv4Address")
-        elif not (is_int(self.netmask) and 1 <= self.netmask <= 128):  # type: ignore[operator]
-            raise ValidationError("Service.netmask of an IPv6 service must be 1..128")
 
     @property
     def family(self) -> Family:
@@ -389,6 +450,63 @@ class Service:
             A tuple suitable for sorting.
         """
         return self.key.sort_key()
+
+
+def _check_flags(key: ServiceKey, flags: object, timeout: object) -> ServiceFlags:
+    if not is_int(flags) or not 0 <= flags <= U32:  # type: ignore[operator]
+        raise ValidationError(f"Service.flags must be an integer in 0..{U32}, got {flags!r}")
+    value = int(flags)  # type: ignore[call-overload]
+    if value & ServiceFlags.HASHED:
+        raise ValidationError("Service.flags: HASHED is read-only")
+    if value & ~_KNOWN_FLAGS:
+        raise ValidationError(
+            f"Service.flags: bits {value & ~_KNOWN_FLAGS:#x} are not service flags the kernel knows"
+        )
+    if value & ServiceFlags.ONEPACKET and key.fwmark is None and key.protocol is not _UDP:
+        assert key.protocol is not None
+        raise ValidationError(
+            f"Service.flags: ONEPACKET is for UDP and firewall-mark services only (as in "
+            f"ipvsadm; the kernel applies it to UDP only), not {key.protocol.name}"
+        )
+    if value & ServiceFlags.PERSISTENT and timeout == 0:
+        raise ValidationError("Service.flags: PERSISTENT needs a timeout of at least 1 second")
+    return flags if flags.__class__ is ServiceFlags else ServiceFlags(value)
+
+
+_k_family, _k_protocol, _k_address, _k_port, _k_fwmark, _k_ident, _k_hash = (
+    slot_setter(ServiceKey, a.name) for a in attrs.fields(ServiceKey)
+)
+_s_key, _s_scheduler, _s_flags, _s_timeout, _s_netmask, _s_pe_name, _s_stats = (
+    slot_setter(Service, a.name) for a in attrs.fields(Service)
+)
+_BuildingService = building_twin(Service)
+_new = object.__new__
+
+
+def unchecked_service(
+    key: ServiceKey,
+    scheduler: str,
+    flags: ServiceFlags,
+    timeout: int,
+    netmask: IPv4Address | int,
+    pe_name: str | None,
+    stats: Stats | None,
+) -> Service:
+    """Build a :class:`Service` without validation (for state read from the kernel).
+
+    The caller guarantees the types and that the netmask suits the key's
+    family; flags, timeout and names may be anything the kernel holds.
+    """
+    s = _new(_BuildingService)
+    s.key = key
+    s.scheduler = scheduler
+    s.flags = flags
+    s.timeout = timeout
+    s.netmask = netmask
+    s.pe_name = pe_name
+    s.stats = stats
+    s.__class__ = Service
+    return s  # type: ignore[no-any-return]
 
 
 def key_of(service: Service | ServiceKey) -> ServiceKey:

@@ -13,13 +13,15 @@ was derived from the known current state.
 
 from __future__ import annotations
 
-import itertools
+import operator
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 import attrs
 
+from ipvs._model._checks import building_twin, slot_setter
+from ipvs._model._enums import ForwardMethod
 from ipvs._model._objects import Destination
 from ipvs._model._service import Service, ServiceKey
 from ipvs.errors import ValidationError
@@ -29,47 +31,62 @@ __all__ = ["DestinationKey", "ServiceEntry", "Table"]
 DestinationKey = tuple[IPv4Address | IPv6Address, int]
 
 
-def _check_destinations(value: tuple[Destination, ...]) -> tuple[Destination, ...]:
+_TUNNEL = ForwardMethod.TUNNEL
+_order = operator.attrgetter("_ip", "port")
+
+
+def _sorted_destinations(
+    service: Service, value: tuple[Destination, ...]
+) -> tuple[Destination, ...]:
+    """Check the destinations of one service and return them sorted by family, address, port."""
+    family = service.key.family
     for d in value:
-        if not isinstance(d, Destination):
+        if d.__class__ is not Destination and not isinstance(d, Destination):
             raise ValidationError(f"ServiceEntry.destinations: expected Destination, got {d!r}")
-    ordered = tuple(sorted(value, key=Destination.sort_key))
-    for a, b in itertools.pairwise(ordered):
-        if a.key == b.key:
-            raise ValidationError(f"destination {a.describe()} is listed twice")
-    return ordered
+        if d.family is not family and d.forward is not _TUNNEL:
+            raise ValidationError(
+                f"destination {d.describe()} of {service.describe()}: a destination of "
+                "another address family needs forward=tunnel (the kernel refuses others)"
+            )
+    if len(value) < 2:
+        return value
+    ordered = sorted(value, key=_order)
+    previous = ordered[0]
+    for d in ordered[1:]:
+        if d._ip == previous._ip and d.port == previous.port:
+            raise ValidationError(f"destination {d.describe()} is listed twice")
+        previous = d
+    return tuple(ordered)
 
 
-def _as_tuple(value: Iterable[Destination]) -> tuple[Destination, ...]:
-    return tuple(value)
-
-
-@attrs.frozen(kw_only=True, slots=True)
+@attrs.frozen(kw_only=True, slots=True, init=False, weakref_slot=False)
 class ServiceEntry:
     """A virtual service together with its destinations.
 
     Args:
         service: the service.
-        destinations: its destinations, each address and port at most once.
+        destinations: its destinations, each address and port at most once,
+            each of the service's address family unless it is tunnelled.
             Their order is kept as given (a snapshot keeps the kernel's order,
             newest first, which ipvsadm's sorting depends on) but does not
             matter for equality.
 
     Raises:
-        ValidationError: a destination is listed twice or is not a Destination.
+        ValidationError: a destination is listed twice, is not a Destination,
+            or has another address family without ``forward=TUNNEL``.
     """
 
-    service: Service = attrs.field()
-    destinations: tuple[Destination, ...] = attrs.field(default=(), converter=_as_tuple, eq=False)
+    service: Service
+    destinations: tuple[Destination, ...] = attrs.field(default=(), eq=False)
     _sorted: tuple[Destination, ...] = attrs.field(init=False, repr=False)
 
-    @service.validator
-    def _check_service(self, _attribute: Any, value: object) -> None:
-        if not isinstance(value, Service):
-            raise ValidationError(f"ServiceEntry.service: expected Service, got {value!r}")
-
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_sorted", _check_destinations(self.destinations))
+    def __init__(self, *, service: Service, destinations: Iterable[Destination] = ()) -> None:
+        if service.__class__ is not Service and not isinstance(service, Service):
+            raise ValidationError(f"ServiceEntry.service: expected Service, got {service!r}")
+        dests = destinations if destinations.__class__ is tuple else tuple(destinations)
+        _e_service(self, service)
+        _e_destinations(self, dests)
+        _e_sorted(self, _sorted_destinations(service, dests))
 
     def sorted_destinations(self) -> tuple[Destination, ...]:
         """Return the destinations sorted by family, address and port."""
@@ -97,6 +114,28 @@ class ServiceEntry:
         return self.service.describe()
 
 
+_e_service, _e_destinations, _e_sorted = (
+    slot_setter(ServiceEntry, a.name) for a in attrs.fields(ServiceEntry)
+)
+
+
+def trusted_entry(
+    service: Service, destinations: tuple[Destination, ...], ordered: tuple[Destination, ...]
+) -> ServiceEntry:
+    """Build a :class:`ServiceEntry` without checks: ``ordered`` is ``destinations`` sorted.
+
+    The caller guarantees what :class:`ServiceEntry` checks.
+    """
+    entry = _new(_BuildingEntry)
+    entry.service = service
+    entry.destinations = destinations
+    entry._sorted = ordered
+    entry.__class__ = ServiceEntry
+    return entry  # type: ignore[no-any-return]
+
+
+_new = object.__new__
+_BuildingEntry = building_twin(ServiceEntry)
 EntryLike = ServiceEntry | Service | tuple[Service, Iterable[Destination]]
 
 

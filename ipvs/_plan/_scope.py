@@ -109,10 +109,18 @@ class Scope:
         """Firewall-mark services with the given marks (any family).
 
         Args:
-            *marks: the marks.
+            *marks: the marks, each 1..2**32-1 (a service cannot have mark 0).
 
         Returns:
             The scope.
+
+        Raises:
+            ValidationError: a mark is not an integer in 1..2**32-1.
         """
+        for mark in marks:
+            if not isinstance(mark, int) or isinstance(mark, bool) or not 1 <= mark <= 0xFFFFFFFF:
+                raise ValidationError(
+                    f"Scope.fwmarks: a firewall mark is an integer 1..{0xFFFFFFFF}, got {mark!r}"
+                )
         owned = frozenset(marks)
         return cls(lambda k: k.fwmark is not None and k.fwmark in owned, f"fwmarks {sorted(owned)}")

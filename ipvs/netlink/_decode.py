@@ -32,7 +32,7 @@ from ipvs._model import (
     TunnelFlags,
     TunnelType,
 )
-from ipvs._model._trusted import unchecked_stats
+from ipvs._model._trusted import unchecked_destination, unchecked_service, unchecked_stats
 from ipvs.errors import DecodeError
 from ipvs.netlink._fastpath import dest_fast, is_fast_layout
 from ipvs.netlink._framing import (
@@ -239,6 +239,7 @@ def _key_from(v: dict[int, Any]) -> ServiceKey:
     return ServiceKey(family=family, protocol=protocol, address=_address(family, raw), port=port)
 
 
+INT_MAX = 0x7FFFFFFF
 # plain ints: ~ServiceFlags.HASHED would only complement the *known* bits on Python >= 3.11
 _NOT_HASHED = 0xFFFFFFFF & ~int(ServiceFlags.HASHED)
 
@@ -249,43 +250,64 @@ def _service_from(v: dict[int, Any]) -> Service:
     flags, mask = _need(v, SvcAttr.FLAGS, SVC_POLICY)
     timeout = _need(v, SvcAttr.TIMEOUT, SVC_POLICY)
     raw_mask = _need(v, SvcAttr.NETMASK, SVC_POLICY)
-    netmask: IPv4Address | int = (
-        IPv4Address(raw_mask) if key.family == Family.INET else U32.unpack(raw_mask)[0]
-    )
-    pe_name = v.get(SvcAttr.PE_NAME) or None
-    return Service(
-        key=key,
-        scheduler=sched,
-        flags=ServiceFlags(flags & mask & _NOT_HASHED),
-        timeout=timeout,
-        netmask=netmask,
-        pe_name=pe_name,
-        stats=_stats_of(v, SvcAttr.STATS64, SvcAttr.STATS),
+    netmask: IPv4Address | int
+    if key.family == Family.INET:
+        netmask = IPv4Address(raw_mask)
+    else:
+        prefix: int = U32.unpack(raw_mask)[0]
+        if not 1 <= prefix <= 128:
+            raise DecodeError(f"IPv6 netmask {prefix} is not a prefix length 1..128")
+        netmask = prefix
+    if not sched:
+        raise DecodeError("empty scheduler name")
+    # What the kernel holds is shown as it is, even where the model refuses it as
+    # desired state (unknown flag bits, ONEPACKET on TCP, persistence without a
+    # timeout): a diff against the desired table then plans the repair.
+    return unchecked_service(
+        key,
+        sched,
+        ServiceFlags(flags & mask & _NOT_HASHED),
+        timeout,
+        netmask,
+        v.get(SvcAttr.PE_NAME) or None,
+        _stats_of(v, SvcAttr.STATS64, SvcAttr.STATS),
     )
 
 
 def _destination_from(v: dict[int, Any], service_family: int) -> Destination:
-    family = v.get(DestAttr.ADDR_FAMILY) or service_family
+    family = _family(v.get(DestAttr.ADDR_FAMILY) or service_family)
     address = _address(family, _need(v, DestAttr.ADDR, DEST_POLICY))
     try:
         forward = ForwardMethod(_need(v, DestAttr.FWD_METHOD, DEST_POLICY))
         tunnel_type = TunnelType(v.get(DestAttr.TUN_TYPE, 0))
     except ValueError as exc:
         raise DecodeError(str(exc)) from None
-    return Destination(
-        address=address,
-        port=_need(v, DestAttr.PORT, DEST_POLICY),
-        forward=forward,
-        weight=_need(v, DestAttr.WEIGHT, DEST_POLICY),
-        upper_threshold=_need(v, DestAttr.U_THRESH, DEST_POLICY),
-        lower_threshold=_need(v, DestAttr.L_THRESH, DEST_POLICY),
-        tunnel_type=tunnel_type,
-        tunnel_port=v.get(DestAttr.TUN_PORT, 0),
-        tunnel_flags=TunnelFlags(v.get(DestAttr.TUN_FLAGS, 0)),
-        active_connections=v.get(DestAttr.ACTIVE_CONNS, 0),
-        inactive_connections=v.get(DestAttr.INACT_CONNS, 0),
-        persistent_connections=v.get(DestAttr.PERSIST_CONNS, 0),
-        stats=_stats_of(v, DestAttr.STATS64, DestAttr.STATS),
+    weight = _need(v, DestAttr.WEIGHT, DEST_POLICY)
+    upper = _need(v, DestAttr.U_THRESH, DEST_POLICY)
+    lower = _need(v, DestAttr.L_THRESH, DEST_POLICY)
+    tunnel_port = v.get(DestAttr.TUN_PORT, 0)
+    # the invariants the kernel keeps; tunnel settings may be anything it stores
+    if weight > INT_MAX:
+        raise DecodeError(f"weight {weight} is negative as the kernel's int")
+    if lower > upper:
+        raise DecodeError(f"lower threshold {lower} exceeds the upper threshold {upper}")
+    if tunnel_type == TunnelType.GUE and tunnel_port == 0:
+        raise DecodeError("a GUE tunnel without a port")
+    return unchecked_destination(
+        address,
+        _need(v, DestAttr.PORT, DEST_POLICY),
+        family,
+        forward,
+        weight,
+        upper,
+        lower,
+        tunnel_type,
+        tunnel_port,
+        TunnelFlags(v.get(DestAttr.TUN_FLAGS, 0)),
+        v.get(DestAttr.ACTIVE_CONNS, 0),
+        v.get(DestAttr.INACT_CONNS, 0),
+        v.get(DestAttr.PERSIST_CONNS, 0),
+        _stats_of(v, DestAttr.STATS64, DestAttr.STATS),
     )
 
 

@@ -6,6 +6,7 @@ The expected texts below were captured from ipvsadm 1.31 in the sandbox.
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv6Address
+from typing import Any
 
 import attrs
 import pytest
@@ -28,6 +29,7 @@ from ipvs._model import (
     TunnelFlags,
     TunnelType,
 )
+from ipvs._model._trusted import unchecked_destination, unchecked_service
 from ipvs.errors import ValidationError
 from ipvs.formats.ipvsadm import (
     AddDestination,
@@ -622,14 +624,23 @@ def test_save_sort_quirks() -> None:
     )
 
 
+def _kernel_state(obj: Any, **changes: Any) -> Any:
+    """A copy of a model object with fields the kernel may hold but desired state may not."""
+    if isinstance(obj, Service):
+        fields = {a.name: getattr(obj, a.name) for a in attrs.fields(Service)}
+        fields.update(changes)
+        return unchecked_service(**fields)
+    fields = {a.name: getattr(obj, a.name) for a in attrs.fields(Destination) if a.name != "_ip"}
+    fields.update(changes)
+    return unchecked_destination(**fields)
+
+
 def test_save_forwarding_methods_and_tunnels_like_ipvsadm() -> None:
-    svc = Service.tcp(
-        "10.0.0.1",
-        80,
-        scheduler="rr",
+    # kernel state that ipvsadm prints but the model refuses as desired state:
+    # ONEPACKET on TCP, tunnel settings on non-tunnel destinations, GRE remcsum
+    svc = _kernel_state(
+        Service.tcp("10.0.0.1", 80, scheduler="rr", flags=PERSISTENT, timeout=77, pe_name="sip"),
         flags=PERSISTENT | ServiceFlags.ONEPACKET,
-        timeout=77,
-        pe_name="sip",
     )
     dests = [
         Destination(
@@ -650,16 +661,26 @@ def test_save_forwarding_methods_and_tunnels_like_ipvsadm() -> None:
             ]
         )
     ] + [
-        Destination(
-            address="10.1.0.10", port=80, tunnel_type="GUE", tunnel_port=99, tunnel_flags=1
+        _kernel_state(
+            Destination(address="10.1.0.10", port=80),
+            tunnel_type=TunnelType.GUE,
+            tunnel_port=99,
+            tunnel_flags=TunnelFlags.CSUM,
         ),
-        Destination(
-            address="10.1.0.11", port=80, forward="MASQ", tunnel_type="GRE", tunnel_flags=2
+        _kernel_state(
+            Destination(address="10.1.0.11", port=80, forward="MASQ"),
+            tunnel_type=TunnelType.GRE,
+            tunnel_flags=TunnelFlags.REMCSUM,
         ),
-        Destination(
-            address="10.1.0.12", port=80, forward="TUNNEL", tunnel_type="GRE", tunnel_flags=2
+        _kernel_state(
+            Destination(address="10.1.0.12", port=80, forward="TUNNEL", tunnel_type="GRE"),
+            tunnel_flags=TunnelFlags.REMCSUM,
         ),
-        Destination(address="10.1.0.13", port=80, forward="TUNNEL", tunnel_flags=2, tunnel_port=7),
+        _kernel_state(
+            Destination(address="10.1.0.13", port=80, forward="TUNNEL"),
+            tunnel_flags=TunnelFlags.REMCSUM,
+            tunnel_port=7,
+        ),
         Destination(address="1::1:0:0:0", port=5, forward="TUNNEL"),
         Destination(address="2001:db8:1234:5678:9abc:def0:1234:5678", port=65535, forward="TUNNEL"),
     ]
@@ -694,8 +715,9 @@ def test_save_forwarding_methods_and_tunnels_like_ipvsadm() -> None:
 
 
 def test_save_refuses_unprintable_tunnel_flags() -> None:
-    dest = Destination(
-        address="10.1.0.1", port=80, forward="TUNNEL", tunnel_type="GRE", tunnel_flags=3
+    dest = _kernel_state(
+        Destination(address="10.1.0.1", port=80, forward="TUNNEL", tunnel_type="GRE"),
+        tunnel_flags=TunnelFlags(3),
     )
     with pytest.raises(ValidationError, match="tunnel flags 3 cannot be saved"):
         save(Table([(Service(key=V4), [dest])]))

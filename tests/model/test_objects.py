@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given, strategies as st
 
 from ipvs._model import (
     DaemonState,
@@ -25,6 +26,7 @@ from ipvs._model import (
     TunnelFlags,
     TunnelType,
 )
+from ipvs._model._checks import parse_v4
 from ipvs.errors import ValidationError
 
 # --------------------------------------------------------------------------- enums
@@ -246,11 +248,46 @@ def test_service_key_must_be_a_key() -> None:
 
 
 def test_service_limits_accepted() -> None:
-    svc = Service.tcp(
-        "10.0.0.1", 80, scheduler="x" * 15, pe_name="p" * 16, timeout=2**32 - 1, flags=0x3D
+    svc = Service.udp(
+        "10.0.0.1", 80, scheduler="x" * 15, pe_name="p" * 16, timeout=2678400, flags=0x3D
     )
     assert svc.pe_name == "p" * 16
     assert svc.flags == ServiceFlags(0x3D)
+    assert Service.mark(1, flags=ServiceFlags.ONEPACKET).flags == ServiceFlags.ONEPACKET
+    # a timeout without PERSISTENT is stored (and reported) by the kernel all the same
+    assert Service.tcp("10.0.0.1", 80, timeout=5).timeout == 5
+
+
+@pytest.mark.parametrize(
+    ("key", "settings", "fragment"),
+    [
+        # the kernel keeps timeout * HZ in 32 bits: ipvsadm's bound, 31 days, round-trips
+        (ServiceKey.tcp("10.0.0.1", 80), {"timeout": 2678401}, "timeout must be in 0..2678400"),
+        (ServiceKey.tcp("10.0.0.1", 80), {"timeout": 42949673}, "timeout"),
+        (ServiceKey.tcp("10.0.0.1", 80), {"timeout": True}, "timeout"),
+        (ServiceKey.tcp("10.0.0.1", 80), {"flags": 0x40}, "0x40 are not service flags"),
+        (ServiceKey.tcp("10.0.0.1", 80), {"flags": 1 << 31}, "not service flags"),
+        (ServiceKey.tcp("10.0.0.1", 80), {"flags": ServiceFlags.ONEPACKET}, "ONEPACKET.*TCP"),
+        (ServiceKey.sctp("10.0.0.1", 80), {"flags": ServiceFlags.ONEPACKET}, "ONEPACKET.*SCTP"),
+        (ServiceKey.tcp("10.0.0.1", 80), {"flags": ServiceFlags.PERSISTENT}, "PERSISTENT needs"),
+        (ServiceKey.mark(3), {"flags": 1, "timeout": 0}, "PERSISTENT needs a timeout"),
+        (ServiceKey.tcp("10.0.0.1", 80), {"scheduler": "RR"}, "case-sensitive; use 'rr'"),
+        (ServiceKey.tcp("10.0.0.1", 80), {"scheduler": "Wlc"}, "use 'wlc'"),
+        (ServiceKey.tcp("10.0.0.1", 80), {"pe_name": "SIP"}, "use 'sip'"),
+    ],
+)
+def test_service_checks_match_the_kernel_and_ipvsadm(
+    key: ServiceKey, settings: dict[str, Any], fragment: str
+) -> None:
+    with pytest.raises(ValidationError, match=fragment):
+        Service(key=key, **settings)
+
+
+def test_service_names_outside_the_kernel_are_left_to_the_kernel() -> None:
+    # a name the kernel does not ship may be an out-of-tree module: the kernel decides
+    assert Service.tcp("10.0.0.1", 80, scheduler="MySched").scheduler == "MySched"
+    assert Service.tcp("10.0.0.1", 80, scheduler=Scheduler.MH).scheduler == "mh"
+    assert Service.tcp("10.0.0.1", 80, pe_name="Mine").pe_name == "Mine"
 
 
 def test_service_equality_ignores_stats() -> None:
@@ -293,17 +330,91 @@ def test_destination_converters() -> None:
     d = Destination(
         address="10.0.0.2",
         port=80,
-        forward="masq",
+        forward="tunnel",
         tunnel_type="gue",
         tunnel_port=6080,
         tunnel_flags="remcsum",
     )
-    assert d.forward is ForwardMethod.MASQ
+    assert d.forward is ForwardMethod.TUNNEL
     assert d.tunnel_type is TunnelType.GUE
     assert d.tunnel_flags == TunnelFlags.REMCSUM
     assert Destination(address="::1", port=1, forward="dr").forward is ForwardMethod.ROUTE
+    assert Destination(address="::1", port=1, forward="MASQ").forward is ForwardMethod.MASQ
     assert Destination(address="::1", port=1, forward=2).forward is ForwardMethod.TUNNEL
-    assert Destination(address="::1", port=1, tunnel_flags=3).tunnel_flags == 3
+    gre = Destination(address="::1", port=1, forward="ipip", tunnel_type=2, tunnel_flags=1)
+    assert (gre.tunnel_type, gre.tunnel_flags) == (TunnelType.GRE, TunnelFlags.CSUM)
+    assert Destination(address=" 10.0.0.2 ", port=1).address == IPv4Address("10.0.0.2")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        # tunnel settings belong to tunnel destinations (the kernel stores them anyway)
+        ({"forward": "masq", "tunnel_type": "gre"}, "forward=tunnel only"),
+        ({"forward": "route", "tunnel_port": 6080}, "forward=tunnel only"),
+        ({"forward": "local", "tunnel_flags": "csum"}, "forward=tunnel only"),
+        # ipvsadm's rules per tunnel type
+        ({"tunnel_type": "ipip", "tunnel_port": 6080}, "GUE tunnels only"),
+        ({"tunnel_type": "ipip", "tunnel_flags": "csum"}, "IPIP tunnel"),
+        ({"tunnel_type": "gre", "tunnel_port": 6080}, "GUE tunnels only"),
+        ({"tunnel_type": "gre", "tunnel_flags": "remcsum"}, "GRE tunnel .nocsum, csum"),
+        ({"tunnel_type": "gue", "tunnel_port": 1, "tunnel_flags": 3}, "tunnel_flags 3"),
+        ({"tunnel_type": "gue", "tunnel_port": 1, "tunnel_flags": 4}, "tunnel_flags 4"),
+        ({"tunnel_type": "gue", "tunnel_port": 0}, "tunnel_port must be non-zero"),
+    ],
+)
+def test_destination_tunnel_rules(kwargs: dict[str, Any], fragment: str) -> None:
+    args: dict[str, Any] = {"address": "10.0.0.2", "port": 80, "forward": "tunnel", **kwargs}
+    with pytest.raises(ValidationError, match=fragment):
+        Destination(**args)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "10.0.0.1",
+        "0.0.0.0",
+        "255.255.255.255",
+        "1.2.3.4",
+        "01.2.3.4",
+        "1.2.3",
+        "1.2.3.4.5",
+        "256.1.1.1",
+        "1.2.3.04",
+        " 1.2.3.4",
+        "1.2.3.4\n",
+        "1.2.3.-4",
+        "1.2.3.4/32",
+        "1e1.2.3.4",
+        "\uff11.2.3.4",  # a full-width digit one: isdigit(), but not ASCII
+        "::1",
+        "",
+        "0x1.2.3.4",
+        "1..2.3",
+        "1.2.3.4\x00",
+    ],
+)
+def test_fast_address_parsing_matches_ipaddress(text: str) -> None:
+    """The inet_pton fast path accepts exactly what IPv4Address accepts, with the same value."""
+    try:
+        expected: IPv4Address | None = IPv4Address(text)
+    except ValueError:
+        expected = None
+    got = parse_v4(text)
+    assert got == expected
+    if got is not None:
+        assert type(got) is IPv4Address and int(got) == int(IPv4Address(text))
+        assert str(got) == text and hash(got) == hash(IPv4Address(text))
+
+
+@given(st.lists(st.text("0123456789.x ", max_size=4), min_size=1, max_size=5))
+def test_fast_address_parsing_matches_ipaddress_generated(parts: list[str]) -> None:
+    text = ".".join(parts)
+    try:
+        expected: IPv4Address | None = IPv4Address(text)
+    except ValueError:
+        expected = None
+    assert parse_v4(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -326,8 +437,16 @@ def test_destination_converters() -> None:
         ({"tunnel_type": "vxlan"}, "tunnel_type"),
         ({"tunnel_type": TunnelType.GUE}, "tunnel_port"),
         ({"tunnel_port": 65536}, "tunnel_port"),
+        ({"tunnel_port": 0.0}, "tunnel_port"),
         ({"tunnel_flags": 65536}, "tunnel_flags"),
         ({"tunnel_flags": "fast"}, "tunnel_flags"),
+        ({"forward": True}, "forward"),
+        ({"forward": 0.0}, "forward"),
+        ({"forward": ["masq"]}, "forward"),
+        ({"port": True}, "port"),
+        ({"port": 80.0}, "port"),
+        ({"upper_threshold": 1.0}, "upper_threshold"),
+        ({"active_connections": 0.0}, "active_connections"),
         ({"active_connections": -1}, "active_connections"),
         ({"inactive_connections": 2**32}, "inactive_connections"),
         ({"persistent_connections": -1}, "persistent_connections"),
@@ -402,6 +521,10 @@ def test_timeouts() -> None:
     assert t.describe() == "Timeout (tcp tcpfin udp): 900 120 300"
     assert Timeouts() == Timeouts(tcp=0, tcp_fin=0, udp=0)
     for field in ("tcp", "tcp_fin", "udp"):
+        # the kernel refuses more than INT_MAX / HZ; this bound holds for HZ up to 1200
+        assert getattr(Timeouts(**{field: 1789569}), field) == 1789569
+        with pytest.raises(ValidationError, match=field):
+            Timeouts(**{field: 1789570})
         with pytest.raises(ValidationError, match=field):
             Timeouts(**{field: 2**31})
         with pytest.raises(ValidationError, match=field):

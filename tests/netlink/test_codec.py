@@ -124,7 +124,7 @@ DEST_GUE6 = Destination(
     lower_threshold=10,
     tunnel_type=TunnelType.GUE,
     tunnel_port=6080,
-    tunnel_flags=TunnelFlags.CSUM | TunnelFlags.REMCSUM,
+    tunnel_flags=TunnelFlags.REMCSUM,
 )
 DEST_V4_IN_V6 = Destination(address="10.0.0.3", port=80, forward=ForwardMethod.TUNNEL)
 DAEMON_MASTER = SyncDaemon(
@@ -186,7 +186,7 @@ D_GUE6 = (
     "|08 00 04 00 64 00 00 00"  # WEIGHT = 100
     "|05 00 0d 00 01 00 00 00"  # TUN_TYPE = GUE
     "|06 00 0e 00 17 c0 00 00"  # TUN_PORT 6080 = 0x17c0, big-endian
-    "|06 00 0f 00 03 00 00 00"  # TUN_FLAGS = CSUM|REMCSUM, u16 host
+    "|06 00 0f 00 02 00 00 00"  # TUN_FLAGS = REMCSUM, u16 host
     "|08 00 05 00 e8 03 00 00"  # U_THRESH = 1000
     "|08 00 06 00 0a 00 00 00"  # L_THRESH = 10
 )
@@ -494,7 +494,7 @@ def test_decode_request_missing_dest_family_uses_service_family() -> None:
         "|08 00 04 00 64 00 00 00"
         "|05 00 0d 00 01 00 00 00"
         "|06 00 0e 00 17 c0 00 00"
-        "|06 00 0f 00 03 00 00 00"
+        "|06 00 0f 00 02 00 00 00"
         "|08 00 05 00 e8 03 00 00"
         "|08 00 06 00 0a 00 00 00"
         "|0c 00 63 00 00 00 00 00 00 00 00 00"  # unknown type 99: ignored
@@ -782,7 +782,7 @@ DEST_REPLY_V6_GUE = (
     "|08 00 04 00 64 00 00 00"  # 100
     "|05 00 0d 00 01 00 00 00"  # GUE
     "|06 00 0e 00 17 c0 00 00"  # tun port 6080, big-endian
-    "|06 00 0f 00 03 00 00 00"  # CSUM|REMCSUM
+    "|06 00 0f 00 02 00 00 00"  # REMCSUM
     "|08 00 05 00 e8 03 00 00"
     "|08 00 06 00 0a 00 00 00"
     "|08 00 07 00 00 00 00 00"
@@ -812,7 +812,7 @@ def test_decode_destination_fast_path_v6_gue() -> None:
     dest = decode_destination(memoryview(h(DEST_REPLY_V6_GUE)), Family.INET6)
     assert dest == DEST_GUE6
     assert dest.tunnel_port == 6080 and dest.port == 8053
-    assert dest.tunnel_flags == TunnelFlags.CSUM | TunnelFlags.REMCSUM
+    assert dest.tunnel_flags == TunnelFlags.REMCSUM
     _check_live(dest, 0, 0, 0, STATS64_VALUE)
 
 

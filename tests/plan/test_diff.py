@@ -157,6 +157,13 @@ def test_scope_leaves_unowned_services_alone() -> None:
     both = Scope.networks("10.96.0.0/12") | Scope.fwmarks(5)
     assert both(ServiceKey.mark(5)) and not both(theirs.key)
     assert not (Scope.networks("10.0.0.0/8") & Scope.fwmarks(5))(mine.key)
+    assert Scope.fwmarks(1, 2**32 - 1)(ServiceKey.mark(2**32 - 1))
+
+
+@pytest.mark.parametrize("mark", [0, 2**32, -1, True, "5", 5.0])
+def test_scope_fwmarks_refuses_marks_no_service_can_have(mark: object) -> None:
+    with pytest.raises(ValidationError, match="firewall mark"):
+        Scope.fwmarks(5, mark)  # type: ignore[arg-type]
 
 
 @given(tables(), st.data())
