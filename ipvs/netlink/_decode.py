@@ -34,7 +34,7 @@ from ipvs._model import (
 )
 from ipvs._model._trusted import unchecked_destination, unchecked_service, unchecked_stats
 from ipvs.errors import DecodeError
-from ipvs.netlink._fastpath import dest_fast, is_fast_layout
+from ipvs.netlink._fastpath import dest_fast, is_fast_layout, service_fast
 from ipvs.netlink._framing import (
     BE16,
     FLAGS,
@@ -352,6 +352,9 @@ def decode_service(attrs_area: memoryview | bytes) -> Service:
     Raises:
         DecodeError: the message is malformed.
     """
+    fast = service_fast(attrs_area)
+    if fast is not None:
+        return fast
     nest = _top_nest(memoryview(attrs_area), CmdAttr.SERVICE)[CmdAttr.SERVICE]
     return _service_from(_decode_nest(nest, SVC_POLICY))
 

@@ -693,6 +693,42 @@ def test_decode_service_reply_v4() -> None:
     assert svc.stats == STATS64_VALUE  # STATS64 preferred over STATS
 
 
+def test_decode_service_reply_v4_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ipvs.netlink import _decode, _fastpath
+
+    area = h(
+        "2c 01 01 00"
+        "|06 00 01 00 02 00 00 00"
+        "|06 00 02 00 06 00 00 00"
+        f"|14 00 03 00 c0 a8 01 01 {Z12}"
+        "|06 00 04 00 00 50 00 00"
+        "|08 00 06 00 77 6c 63 00"
+        "|0c 00 07 00 03 00 00 00 ff ff ff ff"
+        "|08 00 08 00 2c 01 00 00"
+        "|08 00 09 00 ff ff ff 00"
+        f"|{STATS32}|{STATS64}"
+    )
+    slow = _decode._service_from(
+        _decode._decode_nest(_decode._top_nest(memoryview(area), CmdAttr.SERVICE)[1], SVC_POLICY)
+    )
+
+    def no_generic(*args: object) -> None:
+        raise AssertionError("generic parser used")
+
+    monkeypatch.setattr(_decode, "_decode_nest", no_generic)
+    fast = decode_service(area)
+    assert fast == slow and fast.stats == slow.stats
+    assert attrs.astuple(fast) == attrs.astuple(slow)
+    # a header the layout does not expect (NLA_F_NESTED on the nest) goes the generic way
+    flagged = bytearray(area)
+    flagged[3] |= 0x80
+    assert _fastpath.service_fast(bytes(flagged)) is None
+    # a scheduler name that is not NUL-terminated goes the generic way (which refuses it)
+    assert _fastpath.service_fast(area.replace(b"wlc\0", b"wlcx")) is None
+    with pytest.raises(AssertionError, match="generic parser used"):
+        decode_service(area.replace(b"wlc\0", b"wlcx"))
+
+
 def test_decode_service_reply_v6_with_pe_and_only_stats32() -> None:
     area = h(
         "b8 00 01 00|"  # len 184

@@ -30,6 +30,7 @@ from collections import Counter
 from ipaddress import IPv4Address
 from typing import Any
 
+import attrs
 import pytest
 
 from ipvs import Destination, Family, Info, ServiceFlags, Stats, Timeouts, TunnelType
@@ -341,3 +342,30 @@ def test_captured_padded_destinations_take_the_fast_path() -> None:
             assert fast.active_connections == slow.active_connections
             count += 1
     assert count >= 5
+
+
+def test_captured_services_take_the_fast_path_when_they_can() -> None:
+    """Address services without a persistence engine decode by the fast path, like the parser."""
+    from ipvs.netlink import _decode, _fastpath
+
+    data = json.loads(MANIFEST_PATH.read_text())
+    fast_count = 0
+    for scenario in data["scenarios"].values():
+        for hexmsg in scenario["replies"]["GET_SERVICE"]:
+            raw = bytes.fromhex(hexmsg)
+            if int.from_bytes(raw[4:6], "little") < 0x10:
+                continue  # NLMSG_DONE
+            area = raw[20:]
+            nest = _decode._top_nest(memoryview(area), _decode.CmdAttr.SERVICE)
+            slow = _decode._service_from(
+                _decode._decode_nest(nest[_decode.CmdAttr.SERVICE], _decode.SVC_POLICY)
+            )
+            fast = _fastpath.service_fast(area)
+            if slow.fwmark is not None or slow.pe_name is not None:
+                assert fast is None
+                continue
+            assert fast is not None, slow
+            assert fast == slow and fast.stats == slow.stats
+            assert attrs.astuple(fast) == attrs.astuple(slow)
+            fast_count += 1
+    assert fast_count >= 3
