@@ -1070,3 +1070,80 @@ def test_commands_are_frozen_and_compare_without_line_numbers() -> None:
         a.line = 5  # type: ignore[misc]
     d = DeleteDestination(V4, IPv4Address("10.1.0.1"), 80)
     assert d.key == (IPv4Address("10.1.0.1"), 80)
+
+
+# --------------------------------------------------------------------------- the fast reader
+
+_octets = st.one_of(
+    st.integers(0, 255).map(str),
+    st.sampled_from(["00", "010", "0x0a", "256", "1000", "+1", "-1", "", " "]),
+)
+_hosts = st.one_of(
+    st.tuples(_octets, _octets, _octets, _octets).map(".".join),
+    st.sampled_from(["10.1", "167772161", "[::1]", "::1", "host", "10.0.0.1.2"]),
+)
+_numbers = st.one_of(
+    st.integers(0, 70000).map(str),
+    st.sampled_from(["2147483647", "2147483648", "99999999999", "+5", "-0", "0x10", "08", ""]),
+)
+
+
+@st.composite
+def _common_lines(draw: st.DrawFn) -> list[str]:
+    service = [draw(st.sampled_from(["-t", "-u", "-f", "--tcp-service"])), draw(_hosts)]
+    if draw(st.booleans()):
+        service[1] += ":" + draw(_numbers)
+    if draw(st.booleans()):
+        return ["-A", *service, draw(st.sampled_from(["-s", "-p"])), draw(st.sampled_from(
+            ["rr", "wlc", "x" * 20, "RR", "-p"]))]
+    real = draw(_hosts) + (":" + draw(_numbers) if draw(st.booleans()) else "")
+    return [
+        "-a",
+        *service,
+        draw(st.sampled_from(["-r", "-w"])),
+        real,
+        draw(st.sampled_from(["-m", "-g", "-i", "-x"])),
+        draw(st.sampled_from(["-w", "-y"])),
+        draw(_numbers),
+    ]
+
+
+@settings(max_examples=400)
+@given(_common_lines())
+def test_the_fast_reader_builds_what_the_full_parser_builds(words: list[str]) -> None:
+    """Where the reader takes a line itself, the full parser builds the same objects."""
+    from ipvs.formats.ipvsadm import _read
+
+    words = [w for w in words if w]
+    try:
+        fast = _read._Reader().fast(words)
+    except ValidationError as exc:  # the model refused it: the full parser must as well
+        with pytest.raises((_read._LineError, ValidationError)):
+            _read._parse_line(words, 1)
+        assert exc
+        return
+    if fast is None:
+        return
+    slow = _read._parse_line(words, 1)
+    if isinstance(fast, Service):
+        assert slow == AddService(fast)
+        assert attrs.astuple(slow.service) == attrs.astuple(fast)
+    else:
+        assert isinstance(slow, AddDestination)
+        assert (slow.service_key, slow.destination) == fast
+        assert attrs.astuple(slow.destination) == attrs.astuple(fast[1])
+
+
+def test_the_fast_reader_takes_the_common_lines() -> None:
+    from ipvs.formats.ipvsadm import _read
+
+    reader = _read._Reader()
+    assert isinstance(reader.fast(["-A", "-t", "10.0.0.1:80", "-s", "rr"]), Service)
+    line = ["-a", "-t", "10.0.0.1:80", "-r", "10.1.0.1:8080", "-m", "-w", "1"]
+    assert isinstance(reader.fast(line), tuple)
+    # leading zeros are octal to inet_aton: the full parser reads them
+    assert reader.fast(["-A", "-t", "010.0.0.1:80", "-s", "rr"]) is None
+    assert parse("-A -t 010.0.0.1:80 -s rr")[0].service.address == IPv4Address("8.0.0.1")
+    # a non-ASCII digit is not a decimal digit for ipvsadm
+    with pytest.raises(ValidationError, match="line 2"):
+        parse_table("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.1.0.1:80 -m -w \uff11\n")

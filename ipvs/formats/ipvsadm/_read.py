@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import socket
+from collections.abc import Iterator
 from ipaddress import IPv4Address, IPv6Address
 
 import attrs
@@ -20,6 +22,9 @@ from ipvs._model import (
     TunnelFlags,
     TunnelType,
 )
+from ipvs._model._checks import address_int, parse_v4, v4_from_int
+from ipvs._model._trusted import unchecked_destination
+from ipvs._plan import gc_paused
 from ipvs.errors import ValidationError
 from ipvs.formats.ipvsadm._rules import (
     AddDestination,
@@ -192,7 +197,15 @@ class _Item:
 
 
 def _split(line: str) -> list[str]:
-    return [t for t in re.split(r"[ \t\r\n]+", line) if t and t != "ipvsadm"]
+    """Split a line into words as ipvsadm does (space, tab, CR, LF), without ``ipvsadm``."""
+    if line.isascii() and "\x1f" not in line:
+        # after splitlines() only space, tab and \x1f are left of str.split()'s whitespace
+        words = line.split()
+    else:
+        words = [t for t in re.split(r"[ \t\r\n]+", line) if t]
+    if "ipvsadm" in words:
+        words = [t for t in words if t != "ipvsadm"]
+    return words
 
 
 def _tokenise(tokens: list[str]) -> list[_Item]:
@@ -351,9 +364,10 @@ def _host_port(text: str, opt: str) -> tuple[Address, int | None]:
         if not rest.startswith(":") or rest == ":":
             raise _LineError(f"{opt} {text}: a bracketed IPv6 address needs ':port' after ']'")
         return addr6, _parse_port(rest[1:], text, opt)
-    addr6 = _inet_pton6(text)
-    if addr6 is not None and ":" in text:
-        return addr6, None
+    if text.count(":") > 1:  # an IPv6 address has at least two colons
+        addr6 = _inet_pton6(text)
+        if addr6 is not None:
+            return addr6, None
     host, sep, port_text = text.rpartition(":")
     if not sep:
         host, port_text = text, ""
@@ -365,7 +379,7 @@ def _host_port(text: str, opt: str) -> tuple[Address, int | None]:
         raise _LineError(f"{opt} {text}: put an IPv6 address in brackets: [address]:port")
     if not sep and host.isdigit():
         raise _LineError(f"{opt} {text}: a bare number is not an address (ipvsadm refuses it)")
-    addr4 = _inet_aton(host)
+    addr4 = parse_v4(host) or _inet_aton(host)  # dotted quads: inet_aton's value
     if addr4 is None:
         raise _bad_host(host, opt)
     port = _parse_port(port_text, text, opt) if sep else None
@@ -678,6 +692,124 @@ def _parse_line(tokens: list[str], number: int) -> Rule:
     return EditDestination(key, dest, line=number)
 
 
+_SERVICE_OPTION = {"-t": Protocol.TCP, "-u": Protocol.UDP}
+_FORWARD_OPTION = {"-m": ForwardMethod.MASQ, "-g": ForwardMethod.ROUTE, "-i": ForwardMethod.TUNNEL}
+_MASQ = ForwardMethod.MASQ
+_INET, _IPIP, _NOCSUM = Family.INET, TunnelType.IPIP, TunnelFlags.NOCSUM
+_inet_pton, _AF_INET, _from_bytes = socket.inet_pton, socket.AF_INET, int.from_bytes
+
+
+class _Reader:
+    """Reads rules line by line: the common shapes directly, the rest by the full parser.
+
+    ``ipvsadm -Sn`` writes most lines in two shapes, ``-A -t|-u ADDR:PORT -s
+    SCHED`` and ``-a -t|-u ADDR:PORT -r ADDR:PORT -m|-g|-i -w WEIGHT``. For
+    those (with dotted-quad addresses, decimal numbers, and the service spec
+    cached), the reader builds the objects itself, which is what the full
+    parser would build; any other line, and any value that is not plainly
+    valid, goes to the full parser, which decides and words the error.
+    """
+
+    def __init__(self) -> None:
+        self.specs: dict[tuple[str, str], tuple[ServiceKey, int] | None] = {}
+
+    def _spec(self, option: str, text: str) -> tuple[ServiceKey, int] | None:
+        """The key and port of ``-t``/``-u ADDR:PORT`` in its plain form, else None."""
+        found = self.specs.get((option, text), False)
+        if found is not False:
+            return found  # type: ignore[return-value]
+        host, sep, port_text = text.rpartition(":")
+        addr = parse_v4(host) if sep else None
+        result = None
+        if addr is not None and port_text.isdigit() and len(port_text) <= 5:
+            port = int(port_text)
+            if port <= 0xFFFF:
+                result = (
+                    ServiceKey(protocol=_SERVICE_OPTION[option], address=addr, port=port),
+                    port,
+                )
+        if len(self.specs) < 65536:
+            self.specs[(option, text)] = result
+        return result
+
+    def fast(self, words: list[str]) -> Service | tuple[ServiceKey, Destination] | None:
+        """A new service or a (key, destination) for the common shapes; None otherwise."""
+        n = len(words)
+        if n == 8 and words[0] == "-a":
+            _, option, spec, r, real, fwd_option, w, weight_text = words
+            forward = _FORWARD_OPTION.get(fwd_option)
+            if r != "-r" or w != "-w" or forward is None or option not in _SERVICE_OPTION:
+                return None
+            service = self.specs.get((option, spec), False)
+            if service is False:
+                service = self._spec(option, spec)
+            if service is None or not weight_text.isdigit() or len(weight_text) > 10:
+                return None
+            weight = int(weight_text)
+            host, sep, port_text = real.rpartition(":")
+            if weight > INT_MAX or not sep or not port_text.isdigit() or len(port_text) > 5:
+                return None
+            try:
+                packed = _inet_pton(_AF_INET, host)
+            except (OSError, ValueError):
+                return None
+            port = int(port_text)
+            if port > 0xFFFF:
+                return None
+            key, service_port = service  # type: ignore[misc]
+            if forward is not _MASQ:
+                port = service_port  # ipvsadm: -g and -i keep the service's port
+            return key, unchecked_destination(
+                v4_from_int(_from_bytes(packed, "big")),
+                port,
+                _INET,
+                forward,
+                weight,
+                0,
+                0,
+                _IPIP,
+                0,
+                _NOCSUM,
+                0,
+                0,
+                0,
+                None,
+            )
+        if n == 5 and words[0] == "-A" and words[3] == "-s":
+            option, spec = words[1], words[2]
+            if option not in _SERVICE_OPTION:
+                return None
+            service = self._spec(option, spec)
+            if service is None or service[1] == 0:  # port 0 needs -p: the full parser says so
+                return None
+            return Service(key=service[0], scheduler=words[4][:SCHED_MAXLEN])
+        return None
+
+    def rules(
+        self, text: str
+    ) -> Iterator[tuple[int, Rule | Service | tuple[ServiceKey, Destination]]]:
+        """Yield each rule with its line number (common shapes as objects, not rules)."""
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.lstrip(" \t").startswith("#"):
+                continue
+            words = _split(line)
+            if not words:
+                continue
+            try:
+                fast = self.fast(words) if line.isascii() else None
+                yield number, fast if fast is not None else _parse_line(words, number)
+            except (_LineError, ValidationError) as exc:
+                raise ValidationError(f"line {number}: {exc}") from None
+
+
+def _as_rule(number: int, item: Rule | Service | tuple[ServiceKey, Destination]) -> Rule:
+    if isinstance(item, Service):
+        return AddService(item, line=number)
+    if isinstance(item, tuple):
+        return AddDestination(item[0], item[1], line=number)
+    return item
+
+
 def parse(text: str) -> list[Rule]:
     """Parse ipvsadm save/restore rules (the input of ``ipvsadm -R``).
 
@@ -706,18 +838,7 @@ def parse(text: str) -> list[Rule]:
         >>> cmd.service.describe(), cmd.service.scheduler
         ('TCP 10.0.0.1:80', 'rr')
     """
-    commands: list[Rule] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.lstrip(" \t").startswith("#"):
-            continue
-        tokens = _split(line)
-        if not tokens:
-            continue
-        try:
-            commands.append(_parse_line(tokens, number))
-        except (_LineError, ValidationError) as exc:
-            raise ValidationError(f"line {number}: {exc}") from None
-    return commands
+    return [_as_rule(number, item) for number, item in _Reader().rules(text)]
 
 
 # --------------------------------------------------------------------------
@@ -725,7 +846,12 @@ def parse(text: str) -> list[Rule]:
 # --------------------------------------------------------------------------
 
 
-_State = dict[ServiceKey, tuple[Service, dict[tuple[Address, int], Destination]]]
+_State = dict[ServiceKey, tuple[Service, dict[tuple[int, int], Destination]]]
+
+
+def _dkey(address: Address, port: int) -> tuple[int, int]:
+    """A destination's key within its service: the address as an integer, and the port."""
+    return address_int(address), port
 
 
 def _apply(state: _State, cmd: Rule, lines: dict[object, int]) -> None:
@@ -758,22 +884,24 @@ def _apply(state: _State, cmd: Rule, lines: dict[object, int]) -> None:
         return
     present = state[key][1]
     if isinstance(cmd, DeleteDestination):
-        if cmd.key not in present:
+        dkey = _dkey(cmd.address, cmd.port)
+        if dkey not in present:
             raise _LineError(
                 f"no such real server {dest_text(cmd.address, cmd.port)} in {key.describe()}"
             )
-        del present[cmd.key]
+        del present[dkey]
         return
     dest = cmd.destination
-    if isinstance(cmd, AddDestination) and dest.key in present:
+    dkey = _dkey(dest.address, dest.port)
+    if isinstance(cmd, AddDestination) and dkey in present:
         raise _LineError(
             f"real server {dest_text(dest.address, dest.port)} already exists in {key.describe()}"
         )
-    if isinstance(cmd, EditDestination) and dest.key not in present:
+    if isinstance(cmd, EditDestination) and dkey not in present:
         raise _LineError(
             f"no such real server {dest_text(dest.address, dest.port)} in {key.describe()}"
         )
-    present[dest.key] = dest
+    present[dkey] = dest
 
 
 def parse_table(text: str, *, base: Table | None = None) -> Table:
@@ -812,14 +940,34 @@ def parse_table(text: str, *, base: Table | None = None) -> Table:
     state: _State = {}
     if base is not None:
         for key, entry in base.items():
-            state[key] = (entry.service, {d.key: d for d in reversed(entry.destinations)})
+            state[key] = (
+                entry.service,
+                {_dkey(d.address, d.port): d for d in reversed(entry.destinations)},
+            )
     lines: dict[object, int] = {}
-    for cmd in parse(text):
-        try:
-            _apply(state, cmd, lines)
-        except (_LineError, ValidationError) as exc:
-            raise ValidationError(f"line {cmd.line}: {exc}") from None
-    return Table(
-        ServiceEntry(service=svc, destinations=reversed(dests.values()))
-        for svc, dests in state.values()
-    )
+    get = state.get
+    with gc_paused():
+        for number, item in _Reader().rules(text):
+            try:
+                # the common shapes, applied directly when nothing is amiss
+                if isinstance(item, tuple):
+                    key, dest = item
+                    found = get(key)
+                    if found is not None:
+                        present = found[1]
+                        dkey = (dest._ip, dest.port)
+                        if dkey not in present:
+                            present[dkey] = dest
+                            continue
+                elif isinstance(item, Service):
+                    if item.key not in state:
+                        state[item.key] = (item, {})
+                        lines[item.key] = number
+                        continue
+                _apply(state, _as_rule(number, item), lines)
+            except (_LineError, ValidationError) as exc:
+                raise ValidationError(f"line {number}: {exc}") from None
+        return Table(
+            ServiceEntry(service=svc, destinations=tuple(reversed(dests.values())))
+            for svc, dests in state.values()
+        )
