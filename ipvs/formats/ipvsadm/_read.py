@@ -959,11 +959,10 @@ def parse_table(text: str, *, base: Table | None = None) -> Table:
                         if dkey not in present:
                             present[dkey] = dest
                             continue
-                elif isinstance(item, Service):
-                    if item.key not in state:
-                        state[item.key] = (item, {})
-                        lines[item.key] = number
-                        continue
+                elif isinstance(item, Service) and item.key not in state:
+                    state[item.key] = (item, {})
+                    lines[item.key] = number
+                    continue
                 _apply(state, _as_rule(number, item), lines)
             except (_LineError, ValidationError) as exc:
                 raise ValidationError(f"line {number}: {exc}") from None
