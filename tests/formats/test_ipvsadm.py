@@ -46,6 +46,7 @@ from ipvs.formats.ipvsadm import (
     save,
     timeouts_listing,
 )
+from tests.table_strategies import tables
 
 U32 = 0xFFFFFFFF
 INT_MAX = 0x7FFFFFFF
@@ -1147,3 +1148,18 @@ def test_the_fast_reader_takes_the_common_lines() -> None:
     # a non-ASCII digit is not a decimal digit for ipvsadm
     with pytest.raises(ValidationError, match="line 2"):
         parse_table("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.1.0.1:80 -m -w \uff11\n")
+
+
+@settings(max_examples=200)
+@given(tables())
+def test_save_order_is_ipvsadm_merge_sort_order(table: Table) -> None:
+    """The sort taken where ipvsadm's comparators are true orders gives its merge sort's result."""
+    from ipvs.formats.ipvsadm import _write
+
+    merged = [
+        (e.service, _write._merge_sort(e.destinations, _write._compare_destinations))
+        for e in _write._merge_sort(
+            list(table.values()), lambda a, b: _write._compare_services(a.service, b.service)
+        )
+    ]
+    assert _write._ordered(table) == merged

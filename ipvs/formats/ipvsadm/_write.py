@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+import socket
 from collections.abc import Callable, Iterable, Sequence
 from ipaddress import IPv4Address
 from typing import TypeVar
@@ -23,10 +25,16 @@ from ipvs._model import (
     TunnelFlags,
     TunnelType,
 )
+from ipvs._model._checks import V6_BIT, ip_int
 from ipvs.errors import ValidationError
 from ipvs.formats.ipvsadm._text import SCHED_MASK, U32, Address, dest_text, ntop
 
 __all__ = ["daemons_listing", "listing", "save", "timeouts_listing"]
+
+_INET, _INET6 = Family.INET, Family.INET6
+_TUNNEL = ForwardMethod.TUNNEL
+_PERSISTENT, _ONEPACKET = int(ServiceFlags.PERSISTENT), int(ServiceFlags.ONEPACKET)
+_ntoa = socket.inet_ntoa
 
 
 # --------------------------------------------------------------------------
@@ -101,10 +109,82 @@ def _merge_sort(items: Sequence[_T], cmp: Callable[[_T, _T], int]) -> list[_T]:
     return out
 
 
+_SPAN = 1 << 31  # differences at least this large overflow ipvsadm's int comparators
+_dest_order = operator.attrgetter("_ip", "port")
+
+
+def _spans_fit(values: Iterable[int]) -> bool:
+    """Whether all pairwise differences are below 2**31 (then ipvsadm compares them truly)."""
+    low = high = None
+    for v in values:
+        if low is None or v < low:
+            low = v
+        if high is None or v > high:
+            high = v
+    return low is None or high - low < _SPAN  # type: ignore[operator]
+
+
+def _v6_words(value: int) -> tuple[int, int, int, int]:
+    return ((value >> 96) & U32, (value >> 64) & U32, (value >> 32) & U32, value & U32)
+
+
+def _truly_ordered_services(entries: list[ServiceEntry]) -> bool:
+    """Whether ipvsadm's service comparator is a true order on these services."""
+    keys = [e.key for e in entries]
+    if not _spans_fit(k.fwmark or 0 for k in keys):
+        return False
+    v4 = [ip_int(k.address) for k in keys if k.address is not None and k.family is _INET]
+    if not _spans_fit(v4):
+        return False
+    v6 = [
+        _v6_words(ip_int(k.address)) for k in keys if k.address is not None and k.family is _INET6
+    ]
+    return all(_spans_fit(w[i] for w in v6) for i in range(4))
+
+
+def _sorted_destinations(dests: tuple[Destination, ...]) -> list[Destination]:
+    """The destinations in ipvsadm's order: by address and port, as its comparator has it."""
+    if len(dests) < 2:
+        return list(dests)
+    ips = [d._ip for d in dests]
+    low, high = min(ips), max(ips)
+    if high < V6_BIT:  # all IPv4
+        truly = high - low < _SPAN
+    elif low >= V6_BIT:  # all IPv6
+        words = [_v6_words(ip) for ip in ips]
+        truly = all(_spans_fit(w[i] for w in words) for i in range(4))
+    else:
+        truly = False  # mixed families: the first one's family decides the width
+    if truly:
+        return sorted(dests, key=_dest_order)
+    return _merge_sort(dests, _compare_destinations)
+
+
 def _ordered(table: Table) -> list[tuple[Service, list[Destination]]]:
+    """Services and destinations in ipvsadm's order.
+
+    Where ipvsadm's comparators are true orders (no two values differ by 2**31
+    or more, as in any table of one site's addresses) every correct sort gives
+    its result, and Python's does; elsewhere its merge sort runs over the
+    table's own order, as the module documentation explains.
+    """
     entries: list[ServiceEntry] = list(table.values())
-    ordered = _merge_sort(entries, lambda a, b: _compare_services(a.service, b.service))
-    return [(e.service, _merge_sort(e.destinations, _compare_destinations)) for e in ordered]
+    if _truly_ordered_services(entries):
+        ordered = sorted(entries, key=_entry_order)
+    else:
+        ordered = _merge_sort(entries, lambda a, b: _compare_services(a.service, b.service))
+    return [(e.service, _sorted_destinations(e.destinations)) for e in ordered]
+
+
+def _entry_order(entry: ServiceEntry) -> tuple[int, int, int, int, int]:
+    return entry.service.key.sort_key()
+
+
+def _address_port(d: Destination) -> str:
+    """``ADDR:PORT`` of a destination as ipvsadm prints it (IPv6 in brackets)."""
+    if d._ip < V6_BIT:
+        return f"{_ntoa(d._ip.to_bytes(4, 'big'))}:{d.port}"
+    return dest_text(d.address, d.port)
 
 
 def _service_spec(service: Service) -> str:
@@ -210,32 +290,44 @@ def save(table: Table, *, thresholds: bool = False) -> str:
         -a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1
     """
     out: list[str] = []
+    add = out.append
     for service, dests in _ordered(table):
         spec = _service_spec(service)
-        parts = [f"-A {spec} -s {service.scheduler}"]
-        if service.flags & ServiceFlags.PERSISTENT:
-            parts.append(f" -p {service.timeout}")
-            if _has_mask(service):
-                parts.append(f" -M {service.netmask}")
-        if service.pe_name is not None:
-            parts.append(f" --pe {service.pe_name}")
-        if service.flags & ServiceFlags.ONEPACKET:
-            parts.append(" -o")
-        if service.flags & SCHED_MASK:
-            parts.append(f" -b {_sched_flag_list(service)}")
-        out.append("".join(parts) + "\n")
-        for dest in dests:
-            fwd = _SAVE_FORWARD.get(dest.forward, "(null)")
-            line = f"-a {spec} -r {dest_text(dest.address, dest.port)} {fwd} -w {dest.weight}"
-            if dest.forward == ForwardMethod.TUNNEL:
-                line += _tunnel_options(dest)
+        flags = int(service.flags)
+        if flags or service.pe_name is not None:
+            add(_service_rule(service, spec, flags))
+        else:
+            add(f"-A {spec} -s {service.scheduler}\n")
+        prefix = f"-a {spec} -r "
+        for d in dests:
+            ip = d._ip
+            where = f"{_ntoa(ip.to_bytes(4, 'big'))}:{d.port}" if ip < V6_BIT else _address_port(d)
+            forward = d.forward
+            line = f"{prefix}{where} {_SAVE_FORWARD.get(forward, '(null)')} -w {d.weight}"
+            if forward is _TUNNEL:
+                line += _tunnel_options(d)
             if thresholds:
-                if dest.upper_threshold:
-                    line += f" -x {dest.upper_threshold}"
-                if dest.lower_threshold:
-                    line += f" -y {dest.lower_threshold}"
-            out.append(line + "\n")
+                if d.upper_threshold:
+                    line += f" -x {d.upper_threshold}"
+                if d.lower_threshold:
+                    line += f" -y {d.lower_threshold}"
+            add(line + "\n")
     return "".join(out)
+
+
+def _service_rule(service: Service, spec: str, flags: int) -> str:
+    parts = [f"-A {spec} -s {service.scheduler}"]
+    if flags & _PERSISTENT:
+        parts.append(f" -p {service.timeout}")
+        if _has_mask(service):
+            parts.append(f" -M {service.netmask}")
+    if service.pe_name is not None:
+        parts.append(f" --pe {service.pe_name}")
+    if flags & _ONEPACKET:
+        parts.append(" -o")
+    if flags & SCHED_MASK:
+        parts.append(f" -b {_sched_flag_list(service)}")
+    return "".join(parts) + "\n"
 
 
 # --------------------------------------------------------------------------
@@ -284,17 +376,23 @@ def _large(value: int, exact: bool) -> str:
 
 
 def _numbers(stats: Stats | None, rate: bool, exact: bool, dest: bool) -> str:
-    s = stats or _ZERO_STATS
-    if rate:
-        values = [s.cps, s.pps_in, s.pps_out, s.bps_in, s.bps_out]
-        narrow = [True] * 5
-    else:
-        values = [s.connections, s.packets_in, s.packets_out, s.bytes_in, s.bytes_out]
-        narrow = [True, True, True, False, False]
+    values: tuple[int, int, int, int, int] = (_RATES if rate else _COUNTS)(stats or _ZERO_STATS)
+    if not exact and max(values) < _SMALL:
+        # printf formatting, as ipvsadm's: one call, twice as fast as five format specs
+        return "%9d%9d%9d%9d%9d" % values  # noqa: UP031
+    a, b, c, d, e = values
     if dest:
-        # ipvsadm reads a destination's 64-bit counters with its 32-bit reader.
-        values = [v & U32 if n else v for v, n in zip(values, narrow, strict=True)]
-    return "".join(_large(v, exact) for v in values)
+        # ipvsadm reads a destination's 64-bit counters with its 32-bit reader
+        # (all but the byte counts, which it reads whole)
+        a, b, c = a & U32, b & U32, c & U32
+        if rate:
+            d, e = d & U32, e & U32
+    return "".join(_large(v, exact) for v in (a, b, c, d, e))
+
+
+_SMALL = 100_000_000  # below this, every counter prints as a plain 9-digit column
+_COUNTS = operator.attrgetter("connections", "packets_in", "packets_out", "bytes_in", "bytes_out")
+_RATES = operator.attrgetter("cps", "pps_in", "pps_out", "bps_in", "bps_out")
 
 
 def _service_name(service: Service) -> str:
@@ -383,32 +481,40 @@ def listing(
             f"{code & 0xFF} (size={info.connection_table_size})\n"
         )
     out.append(_HEADERS[mode])
+    add = out.append
     numeric = mode in ("stats", "rate")
+    plain = mode == "plain"
     for service, dests in _ordered(table):
         name = _service_name(service)
         if numeric:
-            out.append(f"{name:<33}{_numbers(service.stats, rate, exact, False)}\n")
+            add(f"{name:<33}{_numbers(service.stats, rate, exact, False)}\n")
         else:
-            out.append(f"{name} {service.scheduler}{_service_flags_text(service)}\n")
+            add(f"{name} {service.scheduler}{_service_flags_text(service)}\n")
         for d in dests:
-            addr = f"  -> {dest_text(d.address, d.port):<28}"
-            if numeric:
-                out.append(f"{addr}{_numbers(d.stats, rate, exact, True)}\n")
-            elif mode == "thresholds":
-                out.append(
-                    f"{addr} {d.upper_threshold:<10} {d.lower_threshold:<10} "
-                    f"{d.active_connections:<10} {d.inactive_connections:<10}\n"
+            ip = d._ip
+            where = f"{_ntoa(ip.to_bytes(4, 'big'))}:{d.port}" if ip < V6_BIT else _address_port(d)
+            if plain:
+                add(
+                    "  -> %-28s %-7s %-6d %-10d %-10d\n"  # noqa: UP031 (see _numbers)
+                    % (
+                        where,
+                        _LIST_FORWARD.get(d.forward, "(null)"),
+                        d.weight,
+                        d.active_connections,
+                        d.inactive_connections,
+                    )
                 )
-            elif mode == "persistent":
-                out.append(
-                    f"{addr} {d.weight:<9} {d.persistent_connections:<11} "
+            elif numeric:
+                add(f"  -> {where:<28}{_numbers(d.stats, rate, exact, True)}\n")
+            elif mode == "thresholds":
+                add(
+                    f"  -> {where:<28} {d.upper_threshold:<10} {d.lower_threshold:<10} "
                     f"{d.active_connections:<10} {d.inactive_connections:<10}\n"
                 )
             else:
-                fwd = _LIST_FORWARD.get(d.forward, "(null)")
-                out.append(
-                    f"{addr} {fwd:<7} {d.weight:<6} {d.active_connections:<10} "
-                    f"{d.inactive_connections:<10}\n"
+                add(
+                    f"  -> {where:<28} {d.weight:<9} {d.persistent_connections:<11} "
+                    f"{d.active_connections:<10} {d.inactive_connections:<10}\n"
                 )
     return "".join(out)
 
