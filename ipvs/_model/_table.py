@@ -16,7 +16,7 @@ from __future__ import annotations
 import operator
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import attrs
 
@@ -27,6 +27,8 @@ from ipvs._model._service import Service, ServiceKey
 from ipvs.errors import ValidationError
 
 __all__ = ["DestinationKey", "ServiceEntry", "Table"]
+
+_T = TypeVar("_T")
 
 DestinationKey = tuple[IPv4Address | IPv6Address, int]
 
@@ -265,11 +267,38 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
         return self._len
 
     def __contains__(self, key: object) -> bool:
+        return self.get(key) is not None  # type: ignore[call-overload]
+
+    @overload
+    def get(self, key: ServiceKey, /) -> ServiceEntry | None: ...
+
+    @overload
+    def get(self, key: ServiceKey, /, default: ServiceEntry | _T) -> ServiceEntry | _T: ...
+
+    def get(self, key: ServiceKey, /, default: Any = None) -> Any:
+        """The entry of a service key, or ``default``.
+
+        Args:
+            key: the service key.
+            default: what to return when the service is absent.
+
+        Returns:
+            The entry, or ``default``.
+        """
+        entries = self._map
+        if entries is not None:
+            try:
+                return entries.get(key, default)
+            except TypeError:  # unhashable: not a key of this table
+                return default
+        assert self._delta is not None and self._root is not None
         try:
-            self[key]  # type: ignore[index]
-        except (KeyError, TypeError):
-            return False
-        return True
+            if key in self._delta:
+                entry = self._delta[key]
+                return default if entry is None else entry
+        except TypeError:
+            return default
+        return self._root.get(key, default)
 
     def keys(self) -> KeysView[ServiceKey]:
         """The service keys."""

@@ -68,6 +68,7 @@ class Plan(Sequence[Operation]):
     _exact_except: frozenset[ServiceKey] | None = attrs.field(
         default=None, init=False, eq=False, repr=False
     )
+    _touched: tuple[ServiceKey, ...] = attrs.field(default=(), init=False, eq=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.operations)
@@ -111,16 +112,12 @@ class Plan(Sequence[Operation]):
                 return simulate(self.current, self.operations)
             # made by diff(): each touched service ends as desired, but drains
             exact = self._exact_except
-            changes: dict[ServiceKey, ServiceEntry | None] = {}
-            draining = []
-            for op in self.operations:
-                key = op.key
-                if key in exact:
-                    draining.append(op)
-                elif key not in changes:
-                    changes[key] = self.desired.get(key)
+            get = self.desired.get
+            changes = {key: get(key) for key in self._touched if key not in exact}
             table = self.current._replace_many(changes) if changes else self.current
-            return simulate(table, draining) if draining else table
+            if not exact:
+                return table
+            return simulate(table, [op for op in self.operations if op.key in exact])
 
 
 def simulate(table: Table, operations: Iterable[Operation]) -> Table:
@@ -241,6 +238,7 @@ def _diff(
     del_svc: list[Operation] = []
     drains: list[Drain] = []
     drained_keys: set[ServiceKey] = set()
+    changed: list[ServiceKey] = []  # the keys the plan touches, in order
     for key in keys:
         want = desired.get(key)
         have = current.get(key)
@@ -253,8 +251,10 @@ def _diff(
         if want is None:
             if have is not None:
                 del_svc.append(DeleteService(service=have.service, destinations=have.destinations))
+                changed.append(key)
             continue
         if have is None:
+            changed.append(key)
             add_svc.append(AddService(service=want.service))
             add_dst += [
                 AddDestination(service=key, destination=d) for d in want.sorted_destinations()
@@ -262,6 +262,7 @@ def _diff(
             continue
         if want == have:
             continue
+        changed.append(key)
         if want.service != have.service:
             upd_svc.append(UpdateService(old=have.service, new=want.service))
         if want.sorted_destinations() == have.sorted_destinations():
@@ -295,4 +296,5 @@ def _diff(
     # The plan turns every touched service into its desired entry, except
     # where destinations drain: expected() can take those entries as they are.
     object.__setattr__(plan, "_exact_except", frozenset(drained_keys))
+    object.__setattr__(plan, "_touched", tuple(changed))
     return plan

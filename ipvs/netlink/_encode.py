@@ -14,6 +14,7 @@ import struct
 from ipaddress import IPv4Address, IPv6Address
 
 from ipvs._model import DaemonState, Destination, Service, ServiceKey, SyncDaemon, Timeouts
+from ipvs._model._checks import V6_BIT, ip_int
 from ipvs.errors import ValidationError
 from ipvs.netlink._framing import FLAGS, NLM_F_REQUEST, U8, U16, U32, attr, encode_genl
 from ipvs.netlink._schema import (
@@ -48,6 +49,7 @@ __all__ = [
     "encode_zero",
 ]
 
+_ADDR128 = (1 << 128) - 1
 _SVC_KEY_ADDR = struct.Struct("=HH HHH2x HHH2x HH16s HHBB2x")
 _SVC_KEY_MARK = struct.Struct("=HH HHH2x HHI")
 _DEST_FMT = "HH HHH2x HH16s HHBB2x HHI HHI HHB3x HHBB2x HHH2x HHI HHI"
@@ -76,7 +78,7 @@ def encode_service_key_nest(service: Service | ServiceKey) -> bytes:
         ``AF`` plus ``FWMARK``, or plus ``PROTOCOL``, ``ADDR`` (16 bytes) and
         ``PORT`` (big-endian), inside a ``SERVICE`` attribute.
     """
-    key = _key_of(service)
+    key = service.key if service.__class__ is Service else _key_of(service)
     if key.fwmark is not None:
         return _SVC_KEY_MARK.pack(
             20, CmdAttr.SERVICE, 6, SvcAttr.AF, key.family, 8, SvcAttr.FWMARK, key.fwmark
@@ -94,12 +96,17 @@ def encode_service_key_nest(service: Service | ServiceKey) -> bytes:
         key.protocol,
         20,
         SvcAttr.ADDR,
-        key.address.packed,
+        _packed(ip_int(key.address), key.family),
         6,
         SvcAttr.PORT,
         port >> 8,
         port & 0xFF,
     )
+
+
+def _packed(ip: int, family: int) -> bytes:
+    """An address's bytes from its integer (the struct pads IPv4 to 16 bytes with zeros)."""
+    return ip.to_bytes(4, "big") if family == 2 else (ip & _ADDR128).to_bytes(16, "big")
 
 
 def _string(value: str) -> bytes:
@@ -163,6 +170,7 @@ def encode_dest(
     st = _DEST_MSG.get(len(svc_nest)) or _dest_struct(len(svc_nest))
     port = dest.port
     tport = dest.tunnel_port
+    ip = dest._ip
     return st.pack(
         st.size,
         family_id,
@@ -180,7 +188,8 @@ def encode_dest(
         dest.family,  # ADDR_FAMILY
         20,
         1,
-        dest.address.packed,  # ADDR, zero-filled to 16 bytes
+        # ADDR, zero-filled to 16 bytes; the integer has V6_BIT above an IPv6 address
+        ip.to_bytes(4, "big") if ip < V6_BIT else (ip & _ADDR128).to_bytes(16, "big"),
         6,
         2,
         port >> 8,

@@ -1095,8 +1095,12 @@ def _common_lines(draw: st.DrawFn) -> list[str]:
     if draw(st.booleans()):
         service[1] += ":" + draw(_numbers)
     if draw(st.booleans()):
-        return ["-A", *service, draw(st.sampled_from(["-s", "-p"])), draw(st.sampled_from(
-            ["rr", "wlc", "x" * 20, "RR", "-p"]))]
+        return [
+            "-A",
+            *service,
+            draw(st.sampled_from(["-s", "-p"])),
+            draw(st.sampled_from(["rr", "wlc", "x" * 20, "RR", "-p"])),
+        ]
     real = draw(_hosts) + (":" + draw(_numbers) if draw(st.booleans()) else "")
     return [
         "-a",
