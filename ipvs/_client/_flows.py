@@ -106,9 +106,13 @@ class plan_writes(Sequence[Write]):
         return _WRITE_OF[type(op)](op)
 
     def __iter__(self) -> Iterator[Write]:
-        table = _WRITE_OF
+        new = tuple.__new__  # a Write without the namedtuple's Python-level __new__
         for op in self._ops:
-            yield table[type(op)](op)
+            cls = op.__class__
+            if cls is AddDestination:
+                yield new(Write, ("add_destination", op.service, op.destination))  # type: ignore[union-attr]
+            else:
+                yield _WRITE_OF[cls](op)
 
 
 def send_writes(

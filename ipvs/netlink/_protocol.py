@@ -396,16 +396,22 @@ class Pipeline:
         nests: dict[ServiceKey, bytes] = {}
         pack_dest = encode_dest
         dest_commands = _DEST_COMMANDS
+        last_service: object = None
+        nest = b""
         try:
-            for write in self.writes:
-                operation, service, dest = write
-                command = dest_commands.get(operation)
-                if command is not None:
-                    key = service.key if isinstance(service, Service) else service
-                    nest = nests.get(key)
-                    if nest is None:
-                        nest = nests[key] = encode_service_key_nest(key)
-                    assert dest is not None
+            for operation, service, dest in self.writes:
+                if dest is not None:
+                    # a plan's destination writes come grouped by service: look the
+                    # service's nest up once per group, not once per message
+                    if service is not last_service:
+                        key = service.key if isinstance(service, Service) else service
+                        found = nests.get(key)
+                        if found is None:
+                            found = nests[key] = encode_service_key_nest(key)
+                        nest, last_service = found, service
+                    command = dest_commands.get(operation)
+                    if command is None:
+                        raise ValidationError(f"pipeline: unknown write {operation!r}")
                     msg = pack_dest(family, command, seq, NLM_F_REQUEST, nest, dest)
                 elif operation == "add_service":
                     msg = encode_new_service(family, seq, NLM_F_REQUEST, _service_of(service))
