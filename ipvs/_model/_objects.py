@@ -45,6 +45,7 @@ __all__ = [
     "Timeouts",
     "unchecked_destination",
     "unchecked_stats",
+    "unchecked_timeouts",
 ]
 
 
@@ -461,6 +462,18 @@ class Timeouts:
             Text such as ``"Timeout (tcp tcpfin udp): 900 120 300"``.
         """
         return f"Timeout (tcp tcpfin udp): {self.tcp} {self.tcp_fin} {self.udp}"
+
+
+def unchecked_timeouts(tcp: int, tcp_fin: int, udp: int) -> Timeouts:
+    """Build :class:`Timeouts` without validation (the kernel's, which depend on its HZ)."""
+    t = _new(Timeouts)
+    _set_tcp(t, tcp)
+    _set_tcp_fin(t, tcp_fin)
+    _set_udp(t, udp)
+    return t
+
+
+_set_tcp, _set_tcp_fin, _set_udp = (slot_setter(Timeouts, a.name) for a in attrs.fields(Timeouts))
 
 
 def _valid_group(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:

@@ -10,8 +10,14 @@ hold such state and a snapshot must show it as it is.
 
 from __future__ import annotations
 
-from ipvs._model._objects import unchecked_destination, unchecked_stats
+from ipvs._model._objects import unchecked_destination, unchecked_stats, unchecked_timeouts
 from ipvs._model._service import unchecked_service
 from ipvs._model._table import trusted_entry
 
-__all__ = ["trusted_entry", "unchecked_destination", "unchecked_service", "unchecked_stats"]
+__all__ = [
+    "trusted_entry",
+    "unchecked_destination",
+    "unchecked_service",
+    "unchecked_stats",
+    "unchecked_timeouts",
+]

@@ -32,7 +32,12 @@ from ipvs._model import (
     TunnelFlags,
     TunnelType,
 )
-from ipvs._model._trusted import unchecked_destination, unchecked_service, unchecked_stats
+from ipvs._model._trusted import (
+    unchecked_destination,
+    unchecked_service,
+    unchecked_stats,
+    unchecked_timeouts,
+)
 from ipvs.errors import DecodeError
 from ipvs.netlink._fastpath import dest_fast, is_fast_layout, service_fast
 from ipvs.netlink._framing import (
@@ -420,10 +425,11 @@ def decode_timeouts(attrs_area: memoryview | bytes) -> Timeouts:
         DecodeError: the message is malformed.
     """
     v = _decode_nest(memoryview(attrs_area), CMD_POLICY)
-    return Timeouts(
-        tcp=v.get(CmdAttr.TIMEOUT_TCP, 0),
-        tcp_fin=v.get(CmdAttr.TIMEOUT_TCP_FIN, 0),
-        udp=v.get(CmdAttr.TIMEOUT_UDP, 0),
+    # as the kernel has them: its bound is INT_MAX / HZ, the model's that for HZ = 1200
+    return unchecked_timeouts(
+        v.get(CmdAttr.TIMEOUT_TCP, 0),
+        v.get(CmdAttr.TIMEOUT_TCP_FIN, 0),
+        v.get(CmdAttr.TIMEOUT_UDP, 0),
     )
 
 
@@ -524,10 +530,10 @@ def decode_request(msg: bytes | bytearray | memoryview) -> Request:
         else:
             daemon = _daemon_from(values)
     elif command == Command.SET_CONFIG:
-        timeouts = Timeouts(
-            tcp=top.get(CmdAttr.TIMEOUT_TCP, 0),
-            tcp_fin=top.get(CmdAttr.TIMEOUT_TCP_FIN, 0),
-            udp=top.get(CmdAttr.TIMEOUT_UDP, 0),
+        timeouts = unchecked_timeouts(
+            top.get(CmdAttr.TIMEOUT_TCP, 0),
+            top.get(CmdAttr.TIMEOUT_TCP_FIN, 0),
+            top.get(CmdAttr.TIMEOUT_UDP, 0),
         )
     return Request(
         command=command,

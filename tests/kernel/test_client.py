@@ -37,6 +37,7 @@ from ipvs import (
     TunnelFlags,
     TunnelType,
 )
+from ipvs._model._trusted import unchecked_timeouts
 
 F = ServiceFlags
 
@@ -783,7 +784,8 @@ ERRORS: dict[str, Any] = {
     ),
     "set_timeouts out of the kernel's range": (
         _base_state,
-        lambda c: c.set_timeouts(Timeouts(udp=2**31 - 1)),
+        # past the model's bound (any HZ) too: built unchecked to reach the kernel's check
+        lambda c: c.set_timeouts(unchecked_timeouts(0, 0, 2**31 - 1)),
         ipvs.InvalidArgument,
         errno.EINVAL,
         "set_timeouts: invalid argument (Invalid argument) (Timeout (tcp tcpfin udp): 0 0 "

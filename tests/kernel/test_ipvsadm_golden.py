@@ -30,8 +30,10 @@ from ipvs._model import (
     ServiceFlags,
     ServiceKey,
     Table,
+    TunnelFlags,
     TunnelType,
 )
+from ipvs._model._trusted import unchecked_destination
 from ipvs.formats.ipvsadm import (
     daemons_listing,
     listing,
@@ -178,15 +180,21 @@ def test_forwarding_methods_ipvsadm_cannot_set(client: Client) -> None:
         client.add_destination(
             svc, Destination(address=f"10.1.0.{i + 1}", port=80 + i, forward=fwd, weight=INT_MAX)
         )
-    client.add_destination(
-        svc, Destination(address="10.1.0.9", port=80, tunnel_type="GUE", tunnel_port=9)
-    )
-    client.add_destination(
-        svc,
-        Destination(
-            address="10.1.0.10", port=80, forward="TUNNEL", tunnel_type="GRE", tunnel_flags=2
-        ),
-    )
+    # tunnel settings the kernel stores but the model refuses as desired state (a GUE
+    # tunnel on a direct-routing destination, GRE with remote checksum): sent unchecked
+    plain = Destination(address="10.1.0.9", port=80)
+    gre = Destination(address="10.1.0.10", port=80, forward="TUNNEL", tunnel_type="GRE")
+    for dest, tunnel_type, tunnel_port, tunnel_flags in (
+        (plain, TunnelType.GUE, 9, TunnelFlags.NOCSUM),
+        (gre, TunnelType.GRE, 0, TunnelFlags.REMCSUM),
+    ):
+        client.add_destination(
+            svc,
+            unchecked_destination(
+                dest.address, dest.port, dest.family, dest.forward, dest.weight, 0, 0,
+                tunnel_type, tunnel_port, tunnel_flags, 0, 0, 0, None,
+            ),
+        )  # fmt: skip
     client.add_service(Service.mark(U32, scheduler="rr"))
     check_save_and_list(client)
 
