@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any
 
-from benchmarks import fakekernel
-from benchmarks.workload import ENDPOINT_PORT, SERVICE_PORT, Workload, endpoint, vip
-from ipvs import Client, Destination, Service, Table, diff, netlink as C
+from benchmarks import costs, fakekernel
+from benchmarks.workload import Workload, build_plain
+from ipvs import Client, Table, diff, netlink as C
 from ipvs.formats import ipvsadm
 
 perf = time.perf_counter
@@ -61,10 +61,7 @@ class Host:
 
     def __init__(self, services: int, endpoints: int) -> None:
         self.wl = Workload(services, endpoints)
-        e = endpoints
-        self.plain = [
-            (str(vip(i)), [str(endpoint(i, j, e)) for j in range(e)]) for i in range(services)
-        ]
+        self.plain = self.wl.plain()
         self.strings = [s for v, eps in self.plain for s in (v, *eps)]
         self.objects = len(self.strings)
         self.table = self.build()
@@ -90,18 +87,7 @@ class Host:
 
     def build(self) -> Table:
         """Build the table from plain data, as a sync loop does every round."""
-        return Table(
-            [
-                (
-                    Service.tcp(v, SERVICE_PORT, scheduler="rr"),
-                    [
-                        Destination(address=a, port=ENDPOINT_PORT, forward="masq", weight=1)
-                        for a in eps
-                    ],
-                )
-                for v, eps in self.plain
-            ]
-        )
+        return build_plain(self.plain)
 
     def encode(self) -> object:
         """The codec alone: every message of a full load, from prebuilt objects."""
@@ -358,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     gc.freeze()
     methods = [m for m in host.methods() if not args.only or m.name in args.only]
     res = measure(host, methods, args.rounds)
+    gc.unfreeze()
+    res["costs"] = costs.host_costs(args.services, args.endpoints)
     text = render(res)
     print(text)
     if args.out:

@@ -40,7 +40,7 @@ from typing import Any
 
 import attrs
 
-from benchmarks import methods as M
+from benchmarks import costs, methods as M, userpaths
 from benchmarks.workload import (
     EMPTY_NAT,
     ENDPOINT_PORT,
@@ -187,9 +187,11 @@ class Suite:
         with self.fresh():
             out["library"] = self.library(n, wl, table, meth, loads)
         phases["ipvs"] = perf() - start
-        if n <= self.args.trash_max:
-            with self.fresh():
-                out["library"]["reload_after_delete"] = self.reload_after_delete(n, table)
+
+        # -- the paths users walk: plain data, the command line ----------------------------------
+        start = perf()
+        out["user"] = userpaths.measure(self, n, wl)
+        phases["user"] = perf() - start
 
         # -- this library: batch() and one call at a time (full load only) --------------------
         pairs = [(svc, list(dests)) for svc, dests in wl.pairs()]
@@ -412,16 +414,6 @@ class Suite:
         )
         return lib
 
-    def reload_after_delete(self, n: int, table: Table) -> dict[str, Any]:
-        """Load, delete, load again in one namespace: the kernel's destination trash at work."""
-        with Client() as client:
-            t1, _ = timed(lambda: client.apply(table))
-            client.flush()
-            t2, _ = timed(lambda: client.apply(table))
-            self.check(f"N={n} reload complete", (n, n * self.e), M.ipvs_counts())
-        self.log(f"N={n}: load {t1:.3f}s, reload after flush {t2:.3f}s")
-        return {"first_load_seconds": t1, "reload_seconds": t2}
-
     # -- the other methods ---------------------------------------------------------------
 
     def predict(self, phases: dict[str, float], n0: int, n: int) -> float:
@@ -569,14 +561,16 @@ def syscall_cost() -> dict[str, float]:
             perf()
         clock.append((perf() - start) / 2000)
     rtt = []
-    with Client() as client:
-        sock = client._sock
-        for _ in range(500):
-            seq = sock.next_seq()
+    raw = M.RawNetlink()
+    try:
+        for seq in range(1, 501):
             msg = M._HDR.pack(16, 1, 0x5, seq, 0)  # NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK
             start = perf()
-            sock.request(msg, seq)
+            raw.sock.send(msg)
+            raw.sock.recv(4096)
             rtt.append(perf() - start)
+    finally:
+        raw.close()
     return {
         "getppid_us": statistics.median(getppid) * 1e6,
         "perf_counter_us": statistics.median(clock) * 1e6,
@@ -610,7 +604,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--change-reps", type=int, default=50)
     parser.add_argument("--load-reps", type=int, default=3, help="for the fast full loads")
     parser.add_argument("--connections", type=int, default=20)
-    parser.add_argument("--trash-max", type=int, default=1000, help="largest reload-after-delete")
+    parser.add_argument(
+        "--trash-sizes",
+        default="100,300,1000,3000,10000",
+        help="services (x endpoints) of the trash-list curve ('' for none)",
+    )
+    parser.add_argument(
+        "--costs-size", type=int, default=10000, help="services for the guest's costs (0: none)"
+    )
     parser.add_argument("--skip", action="append", default=[], choices=METHODS)
     parser.add_argument("--no-traffic", action="store_true", help="skip the traffic check")
     parser.add_argument("--strict", action="store_true", help="stop at the first failed check")
@@ -634,6 +635,7 @@ def main(argv: list[str] | None = None) -> int:
         "max_iptables_rules": args.max_iptables_rules,
         "change_reps": args.change_reps,
         "chunk_limit_bytes": suite.chunk_limit,
+        "trash_sizes": args.trash_sizes,
     }
     if args.host_info:
         with open(args.host_info, encoding="utf-8") as fh:
@@ -644,6 +646,18 @@ def main(argv: list[str] | None = None) -> int:
     res["sizes"] = {}
     res["skipped_sizes"] = {}
     suite.log(f"syscall cost: {res['syscall_cost']}")
+    trash_sizes = [int(s) for s in args.trash_sizes.split(",") if s]
+    if trash_sizes:
+        res["trash"] = costs.trash_curve(trash_sizes, args.endpoints, suite.log)
+        for point in res["trash"]:
+            for kind in ("same", "other"):
+                suite.check(
+                    f"trash curve {point['destinations']} {kind}: reload complete",
+                    True,
+                    point[kind]["complete"],
+                )
+    if args.costs_size:
+        res["guest_costs"] = costs.guest_costs(args.costs_size, args.endpoints, suite.log)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
 
     def save() -> None:

@@ -88,6 +88,13 @@ class Workload:
         """Return the configuration as a table."""
         return Table(self.pairs())
 
+    def plain(self) -> list[tuple[str, list[str]]]:
+        """Return each service's VIP and its endpoints as strings (API data, say)."""
+        e = self.endpoints
+        return [
+            (str(vip(i)), [str(endpoint(i, j, e)) for j in range(e)]) for i in range(self.services)
+        ]
+
     # -- ipvsadm -------------------------------------------------------------------
 
     def ipvsadm_rules(self) -> str:
@@ -234,3 +241,16 @@ EMPTY_NAT = (
 def _hash(text: str) -> str:
     """kube-proxy's chain name hash: base32 of SHA-256, first 16 characters."""
     return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode()[:16]
+
+
+def build_plain(plain: list[tuple[str, list[str]]]) -> Table:
+    """Build the table from plain data, as a sync loop does every round."""
+    return Table(
+        [
+            (
+                Service.tcp(v, SERVICE_PORT, scheduler="rr"),
+                [Destination(address=a, port=ENDPOINT_PORT, forward="masq", weight=1) for a in eps],
+            )
+            for v, eps in plain
+        ]
+    )

@@ -5,9 +5,9 @@ Every problem raises :class:`~ipvs.errors.ValidationError` naming the field.
 
 from __future__ import annotations
 
+import _socket  # the C module: socket.py costs start-up time
 import ipaddress
 import operator
-import socket
 from collections.abc import Callable
 from enum import IntEnum
 from ipaddress import IPv4Address, IPv6Address
@@ -175,8 +175,8 @@ def building_twin(cls: type) -> Any:
 
 
 _new = object.__new__
-_inet_pton = socket.inet_pton
-_AF_INET = socket.AF_INET
+_inet_pton = _socket.inet_pton
+_AF_INET = _socket.AF_INET
 _from_bytes = int.from_bytes
 _set_v4: Callable[[Any, Any], None] | None
 try:  # the stdlib keeps an address's integer in the slot ``_ip``

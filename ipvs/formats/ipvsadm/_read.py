@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import _socket  # the C module: socket.py costs start-up time
 import re
-import socket
 from collections.abc import Iterator
 from ipaddress import IPv4Address, IPv6Address
 
@@ -696,7 +696,7 @@ _SERVICE_OPTION = {"-t": Protocol.TCP, "-u": Protocol.UDP}
 _FORWARD_OPTION = {"-m": ForwardMethod.MASQ, "-g": ForwardMethod.ROUTE, "-i": ForwardMethod.TUNNEL}
 _MASQ = ForwardMethod.MASQ
 _INET, _IPIP, _NOCSUM = Family.INET, TunnelType.IPIP, TunnelFlags.NOCSUM
-_inet_pton, _AF_INET, _from_bytes = socket.inet_pton, socket.AF_INET, int.from_bytes
+_inet_pton, _AF_INET, _from_bytes = _socket.inet_pton, _socket.AF_INET, int.from_bytes
 
 
 class _Reader:

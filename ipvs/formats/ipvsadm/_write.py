@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import _socket  # the C module: socket.py costs start-up time
 import operator
-import socket
 from collections.abc import Callable, Iterable, Sequence
 from ipaddress import IPv4Address
 from typing import TypeVar
@@ -34,7 +34,7 @@ __all__ = ["daemons_listing", "listing", "save", "timeouts_listing"]
 _INET, _INET6 = Family.INET, Family.INET6
 _TUNNEL = ForwardMethod.TUNNEL
 _PERSISTENT, _ONEPACKET = int(ServiceFlags.PERSISTENT), int(ServiceFlags.ONEPACKET)
-_ntoa = socket.inet_ntoa
+_ntoa = _socket.inet_ntoa
 
 
 # --------------------------------------------------------------------------
