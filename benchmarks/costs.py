@@ -32,6 +32,17 @@ perf = time.perf_counter
 PAGE = mmap.PAGESIZE
 
 
+def per_call(func: Any, calls: int = 2000, rounds: int = 5) -> float:
+    """Seconds per call of ``func`` (no arguments): the best of a few rounds."""
+    best = float("inf")
+    for _ in range(rounds):
+        start = perf()
+        for _ in range(calls):
+            func()
+        best = min(best, (perf() - start) / calls)
+    return best
+
+
 def _other_endpoints(table: Table) -> Table:
     """The same services with other destinations (addresses 10.200.x.y instead)."""
     out = []
@@ -135,14 +146,8 @@ def guest_costs(n: int, endpoints: int, log: Any) -> dict[str, Any]:
     """The guest's syscall and page-fault costs, and pure-Python ratios measured in it."""
     from benchmarks import host
 
-    calls = []
-    for _ in range(5):
-        start = perf()
-        for _ in range(2000):
-            os.getppid()
-        calls.append((perf() - start) / 2000)
     out: dict[str, Any] = {
-        "getppid_us": min(calls) * 1e6,
+        "getppid_us": per_call(os.getppid) * 1e6,
         "page_fault": page_fault_cost(),
         "build_apply": build_apply_faults(n, endpoints),
     }
@@ -165,19 +170,13 @@ def guest_costs(n: int, endpoints: int, log: Any) -> dict[str, Any]:
 
 def host_costs(n: int, endpoints: int) -> dict[str, Any]:
     """The same figures on the host, for the report (building only: no kernel there)."""
-    calls = []
-    for _ in range(5):
-        start = perf()
-        for _ in range(20000):
-            os.getppid()
-        calls.append((perf() - start) / 20000)
     plain = Workload(n, endpoints).plain()
     gc.collect()
     f0, t0 = _faults(), perf()
     build_plain(plain)
     f1, t1 = _faults(), perf()
     return {
-        "getppid_us": min(calls) * 1e6,
+        "getppid_us": per_call(os.getppid, 20000) * 1e6,
         "page_fault": page_fault_cost(),
         "build_apply": {
             "operations": n * (1 + endpoints),

@@ -548,18 +548,8 @@ def rss_child(n: int, e: int) -> None:
 
 def syscall_cost() -> dict[str, float]:
     """Measure the guest's cost of a trivial syscall, a clock read and a netlink round trip."""
-    getppid = []
-    for _ in range(5):
-        start = perf()
-        for _ in range(2000):
-            os.getppid()
-        getppid.append((perf() - start) / 2000)
-    clock = []
-    for _ in range(5):
-        start = perf()
-        for _ in range(2000):
-            perf()
-        clock.append((perf() - start) / 2000)
+    getppid = costs.per_call(os.getppid)
+    clock = costs.per_call(perf)
     rtt = []
     raw = M.RawNetlink()
     try:
@@ -572,8 +562,8 @@ def syscall_cost() -> dict[str, float]:
     finally:
         raw.close()
     return {
-        "getppid_us": statistics.median(getppid) * 1e6,
-        "perf_counter_us": statistics.median(clock) * 1e6,
+        "getppid_us": getppid * 1e6,
+        "perf_counter_us": clock * 1e6,
         "netlink_ack_roundtrip_us": statistics.median(rtt) * 1e6,
     }
 
