@@ -35,11 +35,10 @@ from ipvs._model import (
 from ipvs._model._trusted import (
     unchecked_destination,
     unchecked_service,
-    unchecked_stats,
     unchecked_timeouts,
 )
 from ipvs.errors import DecodeError
-from ipvs.netlink._fastpath import dest_fast, is_fast_layout, service_fast
+from ipvs.netlink._fastpath import dest_fast, is_fast_layout, service_fast, stats_of
 from ipvs.netlink._framing import (
     BE16,
     FLAGS,
@@ -216,7 +215,7 @@ def _address(family: int, raw: bytes) -> IPv4Address | IPv6Address:
 def _stats_from(area: memoryview, policy: Mapping[int, AttrSpec]) -> Stats:
     v = _decode_nest(area, policy)
     g = v.get
-    return unchecked_stats(*(g(t, 0) for t in range(1, 11)))
+    return stats_of(tuple(g(t, 0) for t in range(1, 11)))
 
 
 def _stats_of(values: dict[int, Any], stats64: int, stats32: int) -> Stats | None:

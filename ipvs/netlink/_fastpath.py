@@ -33,6 +33,7 @@ from ipvs._model import (
     Service,
     ServiceFlags,
     ServiceKey,
+    Stats,
     TunnelFlags,
     TunnelType,
 )
@@ -41,7 +42,7 @@ from ipvs._model._trusted import unchecked_destination, unchecked_service, unche
 from ipvs.netlink._framing import NLATTR
 from ipvs.netlink._schema import CmdAttr, DestAttr, StatsAttr, SvcAttr
 
-__all__ = ["dest_fast", "is_fast_layout", "service_fast"]
+__all__ = ["ZERO_STATS", "dest_fast", "is_fast_layout", "service_fast", "stats_of"]
 
 
 class _Layout:
@@ -174,6 +175,14 @@ _TUN_FLAGS = tuple(TunnelFlags(i) for i in range(4))
 _INET = Family.INET
 _INET6 = Family.INET6
 _from_bytes = int.from_bytes
+#: One Stats for all idle objects: a table of idle destinations shares it (immutable).
+_ZEROS = (0,) * 10
+ZERO_STATS = unchecked_stats(*_ZEROS)
+
+
+def stats_of(values: tuple[int, ...]) -> Stats:
+    """The Stats of ten counters (the shared zero Stats when all are zero)."""
+    return ZERO_STATS if values == _ZEROS else unchecked_stats(*values)
 
 
 def dest_fast(area: memoryview | bytes) -> Destination | None:
@@ -221,7 +230,7 @@ def dest_fast(area: memoryview | bytes) -> Destination | None:
         vals[_I_ACTIVE],
         vals[_I_INACT],
         vals[_I_PERSIST],
-        unchecked_stats(*vals[_STATS]),
+        stats_of(vals[_STATS]),
     )
 
 
@@ -319,5 +328,5 @@ def service_fast(area: memoryview | bytes) -> Service | None:
         vals[index["timeout"]],
         netmask,
         None,
-        unchecked_stats(*vals[stats : stats + 10]),
+        stats_of(vals[stats : stats + 10]),
     )

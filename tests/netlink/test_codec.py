@@ -1064,3 +1064,17 @@ def test_kernel_layout_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> N
     assert dest == DEST_REPLY_V4_VALUE
     with pytest.raises(AssertionError, match="generic parser used"):
         decode_destination(h(DEST_REPLY_V4.replace("50 01 02 00", "50 01 02 80")), Family.INET)
+
+
+STATS64_ZERO = "7c 00 0c 00" + "".join(
+    f"|0c 00 {t:02x} 00 00 00 00 00 00 00 00 00" for t in range(1, 11)
+)
+
+
+def test_idle_destinations_share_one_stats_object() -> None:
+    """All-zero counters decode to one shared (immutable) Stats; others to their own."""
+    idle = h(DEST_REPLY_V4.replace(STATS64, STATS64_ZERO))
+    a, b = decode_destination(idle, Family.INET), decode_destination(idle, Family.INET)
+    assert a.stats == Stats() and a.stats is b.stats
+    busy = decode_destination(h(DEST_REPLY_V4), Family.INET)
+    assert busy.stats == STATS64_VALUE and busy.stats is not a.stats
