@@ -1167,3 +1167,10 @@ def test_save_order_is_ipvsadm_merge_sort_order(table: Table) -> None:
         )
     ]
     assert _write._ordered(table) == merged
+
+
+@given(st.text(st.sampled_from("ab \t#\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028é"), max_size=30))
+def test_lines_are_splitlines(text: str) -> None:
+    from ipvs.formats.ipvsadm import _read
+
+    assert list(_read._lines(text)) == text.splitlines()

@@ -789,7 +789,7 @@ class _Reader:
         self, text: str
     ) -> Iterator[tuple[int, Rule | Service | tuple[ServiceKey, Destination]]]:
         """Yield each rule with its line number (common shapes as objects, not rules)."""
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(_lines(text), start=1):
             if line.lstrip(" \t").startswith("#"):
                 continue
             words = _split(line)
@@ -800,6 +800,31 @@ class _Reader:
                 yield number, fast if fast is not None else _parse_line(words, number)
             except (_LineError, ValidationError) as exc:
                 raise ValidationError(f"line {number}: {exc}") from None
+
+
+_OTHER_BREAKS = frozenset("\r\x0b\x0c\x1c\x1d\x1e")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``str.splitlines()``, one at a time where the text allows.
+
+    A rules file of 100,000 lines would otherwise be held as 100,000 strings
+    at once. Only ``\\n`` breaks lines in an ASCII text without other line
+    boundaries; anything else is left to ``splitlines``.
+    """
+    if not text.isascii() or not _OTHER_BREAKS.isdisjoint(text):
+        yield from text.splitlines()
+        return
+    start = 0
+    find = text.find
+    while True:
+        end = find("\n", start)
+        if end < 0:
+            if start < len(text):
+                yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
 
 
 def _as_rule(number: int, item: Rule | Service | tuple[ServiceKey, Destination]) -> Rule:
