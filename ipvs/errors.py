@@ -86,6 +86,9 @@ class KernelError(IPVSError, OSError):
         errno: the positive errno the kernel returned.
         operation: the name of the operation, e.g. ``"add_service"``.
         object: the service, destination or other object concerned, or None.
+        kernel_message: the kernel's own explanation (its netlink extended
+            acknowledgement), or None when it sent none.
+        index: the operation's position in a batch or pipeline, or None.
     """
 
     def __init__(
@@ -101,7 +104,6 @@ class KernelError(IPVSError, OSError):
         self.operation = operation
         self.object = obj
         self.index: int | None = None
-        #: The kernel's own explanation (netlink extended acknowledgement), if it sent one.
         self.kernel_message = kernel_message
         text = message or os.strerror(errno)
         if kernel_message:

@@ -51,7 +51,8 @@ class AsyncClient:
 
     Every method of :class:`~ipvs.Client` exists here as a coroutine, with the
     same arguments, results and errors; :meth:`batch` and :meth:`transaction`
-    are used with ``async with``. Tasks may share a client: each call holds
+    are used with ``async with``, and :meth:`family_id` is a coroutine where
+    ``Client.family_id`` is a property. Tasks may share a client: each call holds
     the client's lock for its whole exchange with the kernel. Use it from one
     event loop.
 

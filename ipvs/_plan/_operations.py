@@ -172,7 +172,8 @@ class DeleteService:
 
     def describe(self) -> str:
         """One line for people, e.g. ``- TCP 10.0.0.1:80``."""
-        extra = f" (and its {len(self.destinations)} destinations)" if self.destinations else ""
+        count = len(self.destinations)
+        extra = f" (and its {count} destination{'s' if count != 1 else ''})" if count else ""
         return f"- {self.service.describe()}{extra}"
 
 

@@ -493,8 +493,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         plan: the plan.
 
     Returns:
-        ``{"operations": [...], "drains": [...], "summary": {"add": n,
-        "change": n, "delete": n}}``.
+        A dict with the keys ``operations`` (a list), ``drains`` (a list) and
+        ``summary`` (the counts ``add``, ``change`` and ``delete``).
     """
     add, change, delete = plan.counts()
     return {

@@ -3,7 +3,7 @@
 This module builds and splits netlink messages; it never touches a socket.
 Decoders accept :class:`memoryview` (or bytes) and return views into the
 input, without copying. Malformed input raises
-:class:`~ipvs._errors.DecodeError`.
+:class:`~ipvs.errors.DecodeError`.
 
 Numbers in netlink headers are in the host's byte order; the structs below
 use ``=`` (native order, standard sizes).

@@ -522,11 +522,11 @@ class Conversation:
         >>> conv = netlink.Conversation(family_id=42, seq=100)
         >>> exchange = conv.flush()
         >>> exchange.data.hex()
-        '1800000002000500650000000000000011010000'
+        '140000002a000500640000000000000011010000'
         >>> conv.receive_data(bytes.fromhex(
-        ...     "2400000002000001650000000000000000000000"
-        ...     "1400000002000500650000000000000000000000"))
-        [Ack(seq=101, errno=0, message=None, offset=None)]
+        ...     "2400000002000001640000000000000000000000"
+        ...     "140000002a0005006400000000000000"))
+        [Ack(seq=100, errno=0, message=None, offset=None)]
         >>> exchange.done, exchange.result()
         (True, None)
     """
