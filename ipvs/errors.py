@@ -19,6 +19,8 @@ Where a standard library exception fits, the class also derives from it, so
     ├── ApplyError                         a plan failed and was rolled back
     │   ├── ConflictError                  another writer changed the kernel
     │   └── RollbackError                  undoing failed too: state unknown
+    ├── SnapshotUnstable                   the table kept changing while it was read
+    ├── LockTimeout (TimeoutError)         another writer held the namespace's lock too long
     ├── NetnsError (OSError)               a network namespace cannot be entered
     ├── SandboxError                       the sandbox kernel failed
     │   ├── SandboxUnavailable (FileNotFoundError)
@@ -52,6 +54,7 @@ __all__ = [
     "IPVSUnavailable",
     "InvalidArgument",
     "KernelError",
+    "LockTimeout",
     "NetnsError",
     "OutcomeUnknown",
     "RollbackError",
@@ -61,6 +64,7 @@ __all__ = [
     "SchedulerNotFound",
     "ServiceExists",
     "ServiceNotFound",
+    "SnapshotUnstable",
     "TopologyError",
     "ValidationError",
     "error_for",
@@ -338,6 +342,24 @@ class RollbackError(ApplyError):
         super().__init__(
             plan, failures, note=f"rolling back failed too, the state is unknown: {shown}"
         )
+
+
+class SnapshotUnstable(IPVSError):
+    """The table kept changing while it was read; no consistent snapshot was possible.
+
+    The kernel answers long dumps in several parts and resumes each by
+    position, so a dump that others write to meanwhile can repeat or skip
+    entries. A snapshot re-reads such parts until two reads agree; this error
+    means they never did within the allowed attempts.
+    """
+
+
+class LockTimeout(IPVSError, TimeoutError):
+    """Another writer held the IPVS lock of the network namespace for too long.
+
+    Writers that use this library take an advisory lock per network namespace
+    (as ``iptables -w`` takes ``xtables.lock``); see ``Client(lock_timeout=...)``.
+    """
 
 
 class NetnsError(IPVSError, OSError):

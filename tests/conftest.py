@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import os
 import pathlib
+import tempfile
 import threading
 from collections.abc import Iterator
 
@@ -27,6 +28,10 @@ import pytest
 from ipvs.testing import netns as _netns
 
 KERNEL_DIR = pathlib.Path(__file__).parent / "kernel"
+
+if os.environ.get("IPVS_SANDBOX") != "1":
+    # host runs: the clients' writer locks go to a private directory, not /run/ipvs
+    os.environ.setdefault("IPVS_LOCK_DIR", tempfile.mkdtemp(prefix="ipvs-test-locks-"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 
 from ipvs._client import _flows
 from ipvs._client._batch import AsyncBatch, Progress
-from ipvs._client._flows import Flow, PipelineStep
+from ipvs._client._flows import Flow, PipelineStep, Together
+from ipvs._client._lock import take_async, with_loopback_hint, writers_lock
 from ipvs._client._socket import DEFAULT_RCVBUF, DEFAULT_SNDBUF, NetlinkSocket
-from ipvs._client._sync import daemon_state
+from ipvs._client._sync import _grouped, daemon_state
 from ipvs._model import (
     DaemonState,
     Destination,
@@ -80,8 +81,11 @@ class AsyncClient:
         *,
         rcvbuf: int = DEFAULT_RCVBUF,
         sndbuf: int = DEFAULT_SNDBUF,
+        lock: bool = True,
+        lock_timeout: float | None = 30.0,
     ) -> None:
         self.netns = netns
+        self._writers = writers_lock(netns, lock, lock_timeout)
         self._sock = NetlinkSocket(netns, rcvbuf=rcvbuf, sndbuf=sndbuf, blocking=False)
         self._conv = Conversation()
         self._lock: asyncio.Lock | None = None
@@ -91,6 +95,8 @@ class AsyncClient:
 
     def close(self) -> None:
         """Close the socket; later calls raise :class:`~ipvs.errors.IPVSError`."""
+        if self._writers is not None:
+            self._writers.close()
         self._sock.close()
 
     async def __aenter__(self) -> AsyncClient:
@@ -196,29 +202,69 @@ class AsyncClient:
             raise
         return pipeline
 
-    async def _call(self, make: Callable[[Conversation], Exchange[T]]) -> T:
-        async with self._locked():
-            await self._ready()
-            return await self._exchange(make(self._conv))
+    async def _together(self, step: Together) -> list[Exchange[Any]]:
+        sock, conv = self._sock, self._conv
+        try:
+            for chunk in _grouped(step.exchanges, sock.max_send):
+                sock.send(chunk)
+            for exchange in step.exchanges:
+                while not exchange.done:
+                    await self._receive()
+        except OutcomeUnknown:
+            conv.abandon()
+            raise
+        except BaseException:
+            for exchange in step.exchanges:
+                conv.forget(exchange)
+            raise
+        return step.exchanges
 
-    async def _drive(self, make: Callable[[Conversation], Flow[T]]) -> T:
+    async def _call(self, make: Callable[[Conversation], Exchange[T]], *, write: bool = False) -> T:
         async with self._locked():
             await self._ready()
-            flow = make(self._conv)
-            value: Any = None
-            error: IPVSError | None = None
-            while True:
-                try:
-                    step = flow.send(value) if error is None else flow.throw(error)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
-                try:
-                    if isinstance(step, PipelineStep):
-                        value, error = await self._pipeline(step), None
-                    else:
-                        value, error = await self._exchange(step), None
-                except IPVSError as exc:
-                    value, error = None, exc
+            if not write or self._writers is None:
+                return await self._exchange(make(self._conv))
+            await take_async(self._writers)
+            try:
+                return await self._exchange(make(self._conv))
+            except IPVSError as exc:
+                with_loopback_hint(exc, self.netns)
+                raise
+            finally:
+                self._writers.release()
+
+    async def _drive(self, make: Callable[[Conversation], Flow[T]], *, write: bool = False) -> T:
+        async with self._locked():
+            await self._ready()
+            if not write or self._writers is None:
+                return await self._run_flow(make)
+            await take_async(self._writers)
+            try:
+                return await self._run_flow(make)
+            except IPVSError as exc:
+                with_loopback_hint(exc, self.netns)
+                raise
+            finally:
+                self._writers.release()
+
+    async def _run_flow(self, make: Callable[[Conversation], Flow[T]]) -> T:
+        flow = make(self._conv)
+        value: Any = None
+        error: IPVSError | None = None
+        while True:
+            try:
+                step = flow.send(value) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            try:
+                if isinstance(step, PipelineStep):
+                    value, error = await self._pipeline(step), None
+                elif isinstance(step, Together):
+                    value, error = await self._together(step), None
+                else:
+                    value, error = await self._exchange(step), None
+            except IPVSError as exc:
+                value, error = None, exc
 
     # -- reads -------------------------------------------------------------------
 
@@ -254,33 +300,33 @@ class AsyncClient:
 
     async def add_service(self, service: Service) -> None:
         """As :meth:`ipvs.Client.add_service`."""
-        await self._call(lambda c: c.add_service(service))
+        await self._call(lambda c: c.add_service(service), write=True)
 
     async def update_service(self, service: Service) -> None:
         """As :meth:`ipvs.Client.update_service`."""
-        await self._call(lambda c: c.update_service(service))
+        await self._call(lambda c: c.update_service(service), write=True)
 
     async def delete_service(self, service: Service | ServiceKey) -> None:
         """As :meth:`ipvs.Client.delete_service`."""
-        await self._call(lambda c: c.delete_service(service))
+        await self._call(lambda c: c.delete_service(service), write=True)
 
     async def add_destination(
         self, service: Service | ServiceKey, destination: Destination
     ) -> None:
         """As :meth:`ipvs.Client.add_destination`."""
-        await self._call(lambda c: c.add_destination(service, destination))
+        await self._call(lambda c: c.add_destination(service, destination), write=True)
 
     async def update_destination(
         self, service: Service | ServiceKey, destination: Destination
     ) -> None:
         """As :meth:`ipvs.Client.update_destination`."""
-        await self._call(lambda c: c.update_destination(service, destination))
+        await self._call(lambda c: c.update_destination(service, destination), write=True)
 
     async def delete_destination(
         self, service: Service | ServiceKey, destination: Destination
     ) -> None:
         """As :meth:`ipvs.Client.delete_destination`."""
-        await self._call(lambda c: c.delete_destination(service, destination))
+        await self._call(lambda c: c.delete_destination(service, destination), write=True)
 
     async def set_timeouts(self, timeouts: Timeouts) -> None:
         """As :meth:`ipvs.Client.set_timeouts`."""
@@ -301,12 +347,12 @@ class AsyncClient:
 
     async def flush(self) -> None:
         """As :meth:`ipvs.Client.flush`."""
-        await self._call(lambda c: c.flush())
+        await self._call(lambda c: c.flush(), write=True)
 
     # -- batches, plans, transactions ---------------------------------------------
 
     async def _send_writes(self, writes: list[Write], progress: Progress) -> list[KernelError]:
-        failures = await self._drive(lambda c: _flows.send_writes(c, writes, progress))
+        failures = await self._drive(lambda c: _flows.send_writes(c, writes, progress), write=True)
         return [failures[i] for i in sorted(failures)]
 
     def batch(self) -> AsyncBatch:
@@ -349,7 +395,8 @@ class AsyncClient:
                 current=current,
                 verify=verify,
                 progress=progress,
-            )
+            ),
+            write=True,
         )
 
     async def apply_plan(
@@ -396,5 +443,6 @@ class AsyncClient:
                 since=since,
                 current=current,
                 count_inactive=count_inactive,
-            )
+            ),
+            write=True,
         )

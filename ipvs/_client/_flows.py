@@ -43,6 +43,7 @@ from ipvs.errors import (
     DestinationNotFound,
     KernelError,
     ServiceNotFound,
+    SnapshotUnstable,
     ValidationError,
     error_for,
 )
@@ -51,9 +52,11 @@ from ipvs.netlink import Conversation, Exchange, Pipeline, Write
 __all__ = [
     "Flow",
     "PipelineStep",
+    "Together",
     "apply",
     "apply_plan",
     "destinations",
+    "observe",
     "plan_writes",
     "reap",
     "send_writes",
@@ -75,7 +78,19 @@ class PipelineStep:
         self.progress = progress
 
 
-Step = Exchange[Any] | PipelineStep
+class Together:
+    """A step that sends several exchanges at once; its result is the list, all done.
+
+    Errors are not raised: the flow reads each exchange's :meth:`~ipvs.netlink.Exchange.error`.
+    """
+
+    __slots__ = ("exchanges",)
+
+    def __init__(self, exchanges: list[Exchange[Any]]) -> None:
+        self.exchanges = exchanges
+
+
+Step = Exchange[Any] | PipelineStep | Together
 Flow = Generator[Step, Any, T]
 
 _WRITE_OF: dict[type[Any], Callable[[Any], Write]] = {
@@ -139,14 +154,178 @@ def destinations(conv: Conversation, service: Service | ServiceKey) -> Flow[list
     return dests
 
 
+#: Destination dumps sent together in one ``sendmsg``.
+DUMP_GROUP = 64
+#: Reads of a table that keeps changing before :class:`SnapshotUnstable`.
+SNAPSHOT_ATTEMPTS = 16
+
+
+def _unique(items: list[Any], key: Callable[[Any], Any]) -> bool:
+    return len({key(x) for x in items}) == len(items)
+
+
+def _dest_key(d: Any) -> Any:
+    return d.key
+
+
+def _service_key(s: Service) -> ServiceKey:
+    return s.key
+
+
+def _dump_destinations(
+    conv: Conversation, keys: Sequence[ServiceKey]
+) -> Flow[tuple[dict[ServiceKey, list[Any]], set[ServiceKey], set[ServiceKey]]]:
+    """Dump the destinations of many services, several per send.
+
+    The kernel runs one dump at a time per socket: a dump that needs more than
+    one message buffer is continued as the replies are read, and the next
+    dump sent with it is refused (EBUSY). Those are asked again, one by one.
+
+    Returns:
+        The destinations by service (kernel order); the services whose dump
+        came in several parts (the kernel resumes a long dump by position, so
+        writers in between can make it repeat or skip entries); and those
+        whose dump listed a destination twice (it certainly did).
+    """
+    found: dict[ServiceKey, list[Any]] = {}
+    parted: set[ServiceKey] = set()
+    repeated: set[ServiceKey] = set()
+    busy: list[ServiceKey] = []
+
+    def note(key: ServiceKey, exchange: Exchange[Any]) -> None:
+        found[key] = exchange.values
+        if exchange.parts > 1:
+            parted.add(key)
+        if not _unique(exchange.values, _dest_key):
+            repeated.add(key)
+
+    for start in range(0, len(keys), DUMP_GROUP):
+        group = keys[start : start + DUMP_GROUP]
+        exchanges = [conv.destinations(k) for k in group]
+        yield Together(exchanges)
+        for key, exchange in zip(group, exchanges, strict=True):
+            error = exchange.error()
+            if error is None:
+                note(key, exchange)
+            elif error.errno == E.EBUSY:
+                busy.append(key)
+            else:
+                raise error
+    for key in busy:
+        exchange = conv.destinations(key)
+        yield exchange
+        note(key, exchange)
+    return found, parted, repeated
+
+
+def _read_services(conv: Conversation) -> Flow[tuple[list[Service], bool, bool]]:
+    exchange = conv.services()
+    services: list[Service] = yield exchange
+    return services, exchange.parts > 1, not _unique(services, _service_key)
+
+
+def _stable_services(conv: Conversation) -> Flow[list[Service]]:
+    """The list of services, read until a read needs no check or two reads agree."""
+    services, parted, repeated = yield from _read_services(conv)
+    for _ in range(SNAPSHOT_ATTEMPTS):
+        if not parted and not repeated:
+            return services
+        again, parted, again_repeated = yield from _read_services(conv)
+        if not repeated and not again_repeated and again == services:
+            return services
+        services, repeated = again, again_repeated
+    raise SnapshotUnstable(
+        "the IPVS services kept changing while they were read: no two reads agreed "
+        f"in {SNAPSHOT_ATTEMPTS} attempts"
+    )
+
+
+def _stable_destinations(
+    conv: Conversation, keys: Sequence[ServiceKey]
+) -> Flow[dict[ServiceKey, list[Any]]]:
+    """The destinations of services; a dump that came in parts is re-read until two agree.
+
+    While another writer adds and deletes, a read of a long dump can repeat
+    an entry (an insertion shifted the rest) or skip one (a deletion did).
+    Such a dump is read again until two reads in a row list exactly the same
+    with nothing repeated: two reads skipping the same entry would need the
+    same change to land on the same part boundary twice in a row.
+    """
+    dests, parted, repeated = yield from _dump_destinations(conv, keys)
+    previous: dict[ServiceKey, list[Any] | None] = {
+        k: (None if k in repeated else dests[k]) for k in parted | repeated
+    }
+    for _ in range(SNAPSHOT_ATTEMPTS):
+        if not previous:
+            return dests
+        recheck = [k for k in keys if k in previous]
+        again, _parted, again_repeated = yield from _dump_destinations(conv, recheck)
+        for key in recheck:
+            reading = None if key in again_repeated else again[key]
+            if reading is not None and reading == previous[key]:
+                dests[key] = reading
+                del previous[key]
+            else:
+                previous[key] = reading
+    raise SnapshotUnstable(
+        "the IPVS destinations kept changing while they were read: no two reads in a row "
+        f"agreed in {SNAPSHOT_ATTEMPTS} attempts"
+    )
+
+
 def snapshot(conv: Conversation) -> Flow[Table]:
-    """Every service with its destinations: one dump, then one dump per service."""
-    services: list[Service] = yield conv.services()
-    entries: list[ServiceEntry] = []
-    for svc in services:
-        dests = yield conv.destinations(svc.key)
-        entries.append(ServiceEntry(service=svc, destinations=dests))
-    return Table(entries)
+    """Every service with its destinations, read consistently.
+
+    One dump lists the services; the destination dumps follow, several per
+    send. A dump that came in several parts may have been changed by other
+    writers while it was read (the kernel resumes by position): it is read
+    again until two reads agree, so a snapshot neither repeats nor misses an
+    entry that nobody touched.
+
+    Raises:
+        SnapshotUnstable: no two reads agreed within :data:`SNAPSHOT_ATTEMPTS`.
+    """
+    services = yield from _stable_services(conv)
+    dests = yield from _stable_destinations(conv, [s.key for s in services])
+    return _table(services, dests)
+
+
+def _table(services: list[Service], dests: dict[ServiceKey, list[Any]]) -> Table:
+    return Table(ServiceEntry(service=s, destinations=dests[s.key]) for s in services)
+
+
+def observe(
+    conv: Conversation, keys: Sequence[ServiceKey]
+) -> Flow[dict[ServiceKey, ServiceEntry | None]]:
+    """Read what the kernel holds for some services (None: absent), consistently.
+
+    A few services are asked for one by one (all in one send); many are found
+    in one dump of every service.
+    """
+    present: dict[ServiceKey, Service] = {}
+    if len(keys) <= DUMP_GROUP:
+        exchanges = [conv.service(k) for k in keys]
+        yield Together(exchanges)
+        for key, exchange in zip(keys, exchanges, strict=True):
+            error = exchange.error()
+            if error is None:
+                present[key] = exchange.values[0]
+            elif not isinstance(error, ServiceNotFound):
+                raise error
+    else:
+        wanted = set(keys)
+        services = yield from _stable_services(conv)
+        present = {s.key: s for s in services if s.key in wanted}
+    existing = [k for k in keys if k in present]
+    dests = yield from _stable_destinations(conv, existing)
+    return {
+        k: ServiceEntry(service=present[k], destinations=dests[k]) if k in present else None
+        for k in keys
+    }
+
+
+def _touched(plan: Plan) -> list[ServiceKey]:
+    return list(dict.fromkeys(op.key for op in plan.operations))
 
 
 def apply_plan(
@@ -155,22 +334,54 @@ def apply_plan(
     *,
     verify: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    checked: bool = False,
 ) -> Flow[ApplyResult]:
-    """Send a plan pipelined; on any failure undo what applied, then raise."""
+    """Send a plan pipelined; on any failure undo what applied, then raise.
+
+    Unless ``checked`` (the plan's current state was read under the same
+    lock), the services the plan touches are read first and compared with
+    the state the plan assumed: a difference raises :class:`ConflictError`
+    with nothing sent, so a stale plan can neither overwrite nor, by its
+    rollback, undo another writer's change.
+    """
     if not isinstance(plan, Plan):
         raise ValidationError(f"apply_plan: expected a Plan, got {type(plan).__name__}")
     ops = plan.operations
     if not ops:
         return ApplyResult(plan=plan, table=plan.current, drains=plan.drains)
+    keys = _touched(plan)
+    if checked:
+        before = {k: plan.current.get(k) for k in keys}
+    else:
+        before = yield from observe(conv, keys)
+        _check_current(plan, before)
     failures = yield from send_writes(conv, plan_writes(ops), progress)
     if failures:
-        inverse = rollback_operations(ops, failures)
+        inverse = rollback_operations(ops, failures, before)
         rollback_failures = yield from send_writes(conv, plan_writes(inverse))
         raise failure_error(plan, failures, inverse, rollback_failures)
     table = plan.expected()
     if verify:
         yield from _verify(conv, plan, table)
     return ApplyResult(plan=plan, table=table, drains=plan.drains)
+
+
+def _check_current(plan: Plan, observed: dict[ServiceKey, ServiceEntry | None]) -> None:
+    for index, op in enumerate(plan.operations):
+        key = op.key
+        if observed[key] != plan.current.get(key):
+            err = KernelError(
+                E.ESTALE,
+                "check",
+                key,
+                message="the kernel holds something else than the plan assumed",
+            )
+            raise ConflictError(
+                plan,
+                {index: err},
+                note="nothing was sent: another writer changed the service since the plan "
+                "was made (take a new snapshot)",
+            )
 
 
 def _verify(conv: Conversation, plan: Plan, expected: Table) -> Flow[None]:
@@ -208,12 +419,13 @@ def apply(
         raise ValidationError(f"apply: desired must be a Table, got {type(desired).__name__}")
     if current is not None and not isinstance(current, Table):
         raise ValidationError(f"apply: current must be a Table, got {type(current).__name__}")
+    checked = current is None
     if current is None:
         current = yield from snapshot(conv)
     plan = diff(current, desired, scope=scope, drain=drain)
     if dry_run:
         return ApplyResult(plan=plan, table=current, applied=False, drains=plan.drains)
-    return (yield from apply_plan(conv, plan, verify=verify, progress=progress))
+    return (yield from apply_plan(conv, plan, verify=verify, progress=progress, checked=checked))
 
 
 def reap(

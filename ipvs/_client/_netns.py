@@ -25,6 +25,7 @@ __all__ = [
     "current_path",
     "entered",
     "fresh",
+    "loopback_is_down",
     "remove_named",
     "resolve",
     "set_link_up",
@@ -120,6 +121,33 @@ def entered(netns: str | os.PathLike[str]) -> Iterator[None]:
             os.close(home)
     finally:
         os.close(target)
+
+
+def loopback_is_down(netns: str | os.PathLike[str] | None = None) -> bool:
+    """Tell whether ``lo`` is down in a namespace (a fresh one starts with it down).
+
+    Args:
+        netns: the namespace, or None for the calling thread's.
+
+    Returns:
+        True when ``lo`` exists and is down; False when it is up or cannot be read.
+    """
+    request = struct.pack("16sH14x", b"lo", 0)
+    try:
+        with (
+            entered(netns) if netns is not None else _nothing(),
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock,
+        ):
+            reply = fcntl.ioctl(sock.fileno(), _SIOCGIFFLAGS, request)
+        flags = struct.unpack_from("16sH", reply)[1]
+    except (OSError, NetnsError, ValidationError):
+        return False
+    return not flags & _IFF_UP
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
 
 
 def set_link_up(name: str = "lo") -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from ipvs._client import _flows
 from ipvs._client._batch import Batch, Progress
-from ipvs._client._flows import Flow, PipelineStep
+from ipvs._client._flows import Flow, PipelineStep, Together
+from ipvs._client._lock import take, with_loopback_hint, writers_lock
 from ipvs._client._socket import DEFAULT_RCVBUF, DEFAULT_SNDBUF, NetlinkSocket
 from ipvs._model import (
     DaemonState,
@@ -45,6 +46,21 @@ def daemon_state(state: DaemonState | SyncDaemon | str) -> DaemonState:
     )
 
 
+def _grouped(exchanges: list[Exchange[Any]], limit: int) -> Iterator[bytes]:
+    """Join the requests of several exchanges into sends of at most ``limit`` bytes."""
+    group: list[bytes] = []
+    size = 0
+    for exchange in exchanges:
+        n = len(exchange.data)
+        if group and size + n > limit:
+            yield b"".join(group)
+            group, size = [], 0
+        group.append(exchange.data)
+        size += n
+    if group:
+        yield b"".join(group)
+
+
 class Client:
     """A connection to the kernel's IPVS, in this or another network namespace.
 
@@ -59,6 +75,17 @@ class Client:
             inside it; the calling thread always returns to its own namespace.
         rcvbuf: receive buffer size (bytes) for the socket.
         sndbuf: send buffer size (bytes) for the socket.
+        lock: hold the namespace's writer lock while writing (see below).
+        lock_timeout: seconds to wait for another writer's lock; None waits
+            forever, 0 not at all.
+
+    Every write (and the reads an apply or a transaction makes before it
+    writes) holds an advisory lock on the network namespace's IPVS table,
+    ``/run/ipvs/netns-<id>.lock`` (``IPVS_LOCK_DIR`` moves it), as ``iptables
+    -w`` holds ``xtables.lock``: cooperating writers, in this process or
+    others, take turns, and a plan is checked against the kernel under the
+    lock before it is sent, so one writer never undoes another's acknowledged
+    change. ``ipvsadm`` and other tools do not take the lock.
 
     Raises:
         ValidationError: an argument has the wrong type or value.
@@ -77,8 +104,11 @@ class Client:
         *,
         rcvbuf: int = DEFAULT_RCVBUF,
         sndbuf: int = DEFAULT_SNDBUF,
+        lock: bool = True,
+        lock_timeout: float | None = 30.0,
     ) -> None:
         self.netns = netns
+        self._writers = writers_lock(netns, lock, lock_timeout)
         self._sock = NetlinkSocket(netns, rcvbuf=rcvbuf, sndbuf=sndbuf)
         self._conv = Conversation()
         self._lock = threading.RLock()
@@ -87,6 +117,8 @@ class Client:
 
     def close(self) -> None:
         """Close the socket; later calls raise :class:`~ipvs.errors.IPVSError`."""
+        if self._writers is not None:
+            self._writers.close()
         with self._lock:
             self._sock.close()
 
@@ -158,29 +190,71 @@ class Client:
             raise
         return pipeline
 
-    def _call(self, make: Callable[[Conversation], Exchange[T]]) -> T:
-        with self._lock:
-            self._ready()
-            return self._exchange(make(self._conv))
+    def _together(self, step: Together) -> list[Exchange[Any]]:
+        sock, conv = self._sock, self._conv
+        try:
+            for chunk in _grouped(step.exchanges, sock.max_send):
+                sock.send(chunk)
+            for exchange in step.exchanges:
+                while not exchange.done:
+                    view = sock.recv()
+                    assert view is not None
+                    conv.receive_data(view)
+        except OutcomeUnknown:
+            conv.abandon()
+            raise
+        except BaseException:
+            for exchange in step.exchanges:
+                conv.forget(exchange)
+            raise
+        return step.exchanges
 
-    def _drive(self, make: Callable[[Conversation], Flow[T]]) -> T:
+    def _call(self, make: Callable[[Conversation], Exchange[T]], *, write: bool = False) -> T:
         with self._lock:
             self._ready()
-            flow = make(self._conv)
-            value: Any = None
-            error: IPVSError | None = None
-            while True:
-                try:
-                    step = flow.send(value) if error is None else flow.throw(error)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
-                try:
-                    if isinstance(step, PipelineStep):
-                        value, error = self._pipeline(step), None
-                    else:
-                        value, error = self._exchange(step), None
-                except IPVSError as exc:
-                    value, error = None, exc
+            if not write or self._writers is None:
+                return self._exchange(make(self._conv))
+            take(self._writers)
+            try:
+                return self._exchange(make(self._conv))
+            except IPVSError as exc:
+                with_loopback_hint(exc, self.netns)
+                raise
+            finally:
+                self._writers.release()
+
+    def _drive(self, make: Callable[[Conversation], Flow[T]], *, write: bool = False) -> T:
+        with self._lock:
+            self._ready()
+            if not write or self._writers is None:
+                return self._run_flow(make)
+            take(self._writers)
+            try:
+                return self._run_flow(make)
+            except IPVSError as exc:
+                with_loopback_hint(exc, self.netns)
+                raise
+            finally:
+                self._writers.release()
+
+    def _run_flow(self, make: Callable[[Conversation], Flow[T]]) -> T:
+        flow = make(self._conv)
+        value: Any = None
+        error: IPVSError | None = None
+        while True:
+            try:
+                step = flow.send(value) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            try:
+                if isinstance(step, PipelineStep):
+                    value, error = self._pipeline(step), None
+                elif isinstance(step, Together):
+                    value, error = self._together(step), None
+                else:
+                    value, error = self._exchange(step), None
+            except IPVSError as exc:
+                value, error = None, exc
 
     # -- reads -------------------------------------------------------------------
 
@@ -272,7 +346,7 @@ class Client:
             ServiceExists: it exists already.
             SchedulerNotFound: unknown scheduler or persistence engine.
         """
-        self._call(lambda c: c.add_service(service))
+        self._call(lambda c: c.add_service(service), write=True)
 
     def update_service(self, service: Service) -> None:
         """Change a service's settings (scheduler, flags, timeout, netmask, PE).
@@ -284,7 +358,7 @@ class Client:
             ServiceNotFound: no such service.
             SchedulerNotFound: unknown scheduler or persistence engine.
         """
-        self._call(lambda c: c.update_service(service))
+        self._call(lambda c: c.update_service(service), write=True)
 
     def delete_service(self, service: Service | ServiceKey) -> None:
         """Delete a virtual service and its destinations.
@@ -295,7 +369,7 @@ class Client:
         Raises:
             ServiceNotFound: no such service.
         """
-        self._call(lambda c: c.delete_service(service))
+        self._call(lambda c: c.delete_service(service), write=True)
 
     def add_destination(self, service: Service | ServiceKey, destination: Destination) -> None:
         """Add a destination (real server) to a service.
@@ -309,7 +383,7 @@ class Client:
             DestinationExists: the destination exists already.
             InvalidArgument: the kernel refused a setting.
         """
-        self._call(lambda c: c.add_destination(service, destination))
+        self._call(lambda c: c.add_destination(service, destination), write=True)
 
     def update_destination(self, service: Service | ServiceKey, destination: Destination) -> None:
         """Change a destination's settings (weight, method, thresholds, tunnel).
@@ -322,7 +396,7 @@ class Client:
             ServiceNotFound: no such service.
             DestinationNotFound: no such destination.
         """
-        self._call(lambda c: c.update_destination(service, destination))
+        self._call(lambda c: c.update_destination(service, destination), write=True)
 
     def delete_destination(self, service: Service | ServiceKey, destination: Destination) -> None:
         """Remove a destination from a service.
@@ -335,7 +409,7 @@ class Client:
             ServiceNotFound: no such service.
             DestinationNotFound: no such destination.
         """
-        self._call(lambda c: c.delete_destination(service, destination))
+        self._call(lambda c: c.delete_destination(service, destination), write=True)
 
     def set_timeouts(self, timeouts: Timeouts) -> None:
         """Set the connection timeouts (a value of 0 leaves that one unchanged).
@@ -387,12 +461,12 @@ class Client:
 
     def flush(self) -> None:
         """Delete every service and destination in the namespace."""
-        self._call(lambda c: c.flush())
+        self._call(lambda c: c.flush(), write=True)
 
     # -- batches, plans, transactions ---------------------------------------------
 
     def _send_writes(self, writes: list[Write], progress: Progress) -> list[KernelError]:
-        failures = self._drive(lambda c: _flows.send_writes(c, writes, progress))
+        failures = self._drive(lambda c: _flows.send_writes(c, writes, progress), write=True)
         return [failures[i] for i in sorted(failures)]
 
     def batch(self) -> Batch:
@@ -458,7 +532,8 @@ class Client:
                 current=current,
                 verify=verify,
                 progress=progress,
-            )
+            ),
+            write=True,
         )
 
     def apply_plan(
@@ -484,7 +559,9 @@ class Client:
             RollbackError: rolling back failed too.
             OutcomeUnknown: replies were lost; the state is unknown.
         """
-        return self._drive(lambda c: _flows.apply_plan(c, plan, verify=verify, progress=progress))
+        return self._drive(
+            lambda c: _flows.apply_plan(c, plan, verify=verify, progress=progress), write=True
+        )
 
     def transaction(self, current: Table | None = None) -> Transaction:
         """Queue changes; commit them all on a clean exit, none on an exception.
@@ -534,5 +611,6 @@ class Client:
                 since=since,
                 current=current,
                 count_inactive=count_inactive,
-            )
+            ),
+            write=True,
         )

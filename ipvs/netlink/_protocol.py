@@ -182,6 +182,7 @@ class Exchange(Generic[T]):
         data: the bytes to send (the request, and the barrier if any).
         done: True once the kernel has answered completely.
         values: the decoded replies received so far.
+        parts: how many datagrams carried its messages.
     """
 
     __slots__ = (
@@ -195,6 +196,7 @@ class Exchange(Generic[T]):
         "done",
         "object",
         "operation",
+        "parts",
         "seq",
         "values",
     )
@@ -217,6 +219,9 @@ class Exchange(Generic[T]):
         self.data = data
         self.done = False
         self.values: list[Any] = []
+        # A dump that took more than one datagram was built in several steps,
+        # and other writers could change the table in between.
+        self.parts = 0
         self._kind = kind
         self._decode = decode
         self._finish = finish
@@ -625,6 +630,7 @@ class Conversation:
         pending = self._pending
         pipelines = self._pipelines
         events: list[Event] = []
+        seen: list[Exchange[Any]] = []
         end = len(mv)
         off = 0
         while off < end:
@@ -637,6 +643,10 @@ class Conversation:
             off += (length + 3) & ~3
             exchange = pending.get(seq)
             if exchange is not None:
+                if not seen or seen[-1] is not exchange:
+                    if exchange not in seen:
+                        exchange.parts += 1
+                    seen.append(exchange)
                 event = exchange._receive(kind, flags, seq, payload)
                 if exchange.done:
                     for s in exchange.seqs:

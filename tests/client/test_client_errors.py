@@ -103,8 +103,11 @@ class FakeKernel:
             elif msg.flags & C.NLM_F_DUMP:
                 out += self._dump(request, msg.seq)
             elif request.command == C.Command.GET_SERVICE:
-                svc = next(s for s in self.services if s.key == request.service)
-                out.append(F.reply(FAMILY_ID, msg.seq, 1, C.encode_service_nest(svc)))
+                svc = next((s for s in self.services if s.key == request.service), None)
+                if svc is None:
+                    out.append(F.ack(msg.seq, E.ESRCH))
+                else:
+                    out.append(F.reply(FAMILY_ID, msg.seq, 1, C.encode_service_nest(svc)))
             elif msg.flags & C.NLM_F_ACK:
                 out.append(F.ack(msg.seq))
         return [b"".join(out)] if out else []
@@ -559,6 +562,16 @@ def test_apply_rolls_back_and_names_the_failure(fake: FakeKernel) -> None:
         C.Command.DEL_SERVICE,  # the rollback, a second pipeline
     ]
     assert len(fake.barriers) == 2
+    # before sending, the plan's service was checked: absent, as the plan assumed
+    assert [r.command for r in fake.sent] == [C.Command.GET_SERVICE]
+
+
+def test_a_stale_plan_is_refused_before_anything_is_sent(fake: FakeKernel) -> None:
+    fake.services = [WEB]  # another writer created it since the caller's snapshot
+    with pytest.raises(ipvs.ConflictError, match="nothing was sent") as info:
+        _client_of(fake).apply(ipvs.Table([(WEB, [DEST])]), current=ipvs.Table())
+    assert info.value.error.operation == "check"
+    assert fake.pipelined == [] and fake.barriers == []
 
 
 # ---------------------------------------------------------------------------
@@ -578,7 +591,7 @@ def test_async_client_errors_and_batches(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(_async, "NetlinkSocket", AsyncFakeSocket)
 
     async def main() -> None:
-        async with AsyncClient(netns="red") as client:
+        async with AsyncClient(netns="red", lock=False) as client:
             kernel = FakeSocket.last.kernel  # type: ignore[union-attr]
             assert repr(client) == "<ipvs.AsyncClient netns='red'>"
             kernel.errors[C.Command.DEL_SERVICE] = E.ESRCH
