@@ -154,7 +154,7 @@ def destinations(conv: Conversation, service: Service | ServiceKey) -> Flow[list
     return dests
 
 
-#: Destination dumps sent together in one ``sendmsg``.
+#: Services looked up one by one (all in one send) rather than by a dump of all.
 DUMP_GROUP = 64
 #: Reads of a table that keeps changing before :class:`SnapshotUnstable`.
 SNAPSHOT_ATTEMPTS = 16
@@ -175,46 +175,30 @@ def _service_key(s: Service) -> ServiceKey:
 def _dump_destinations(
     conv: Conversation, keys: Sequence[ServiceKey]
 ) -> Flow[tuple[dict[ServiceKey, list[Any]], set[ServiceKey], set[ServiceKey]]]:
-    """Dump the destinations of many services, several per send.
+    """Dump the destinations of services, one after the other.
 
-    The kernel runs one dump at a time per socket: a dump that needs more than
-    one message buffer is continued as the replies are read, and the next
-    dump sent with it is refused (EBUSY). Those are asked again, one by one.
+    The kernel runs one dump at a time per socket, and IPVS ends every dump
+    only on the next read (its dump functions report what they added, and
+    the kernel stops when one adds nothing): a second dump sent before that
+    read is refused with EBUSY, so destination dumps cannot be pipelined.
 
     Returns:
-        The destinations by service (kernel order); the services whose dump
-        came in several parts (the kernel resumes a long dump by position, so
-        writers in between can make it repeat or skip entries); and those
-        whose dump listed a destination twice (it certainly did).
+        The destinations by service (kernel order); the services whose
+        replies came in several datagrams (the kernel resumes a long dump by
+        position, so writers in between can make it repeat or skip entries);
+        and those whose dump listed a destination twice (it certainly did).
     """
     found: dict[ServiceKey, list[Any]] = {}
     parted: set[ServiceKey] = set()
     repeated: set[ServiceKey] = set()
-    busy: list[ServiceKey] = []
-
-    def note(key: ServiceKey, exchange: Exchange[Any]) -> None:
-        found[key] = exchange.values
+    for key in keys:
+        exchange = conv.destinations(key)
+        dests: list[Any] = yield exchange
+        found[key] = dests
         if exchange.parts > 1:
             parted.add(key)
-        if not _unique(exchange.values, _dest_key):
-            repeated.add(key)
-
-    for start in range(0, len(keys), DUMP_GROUP):
-        group = keys[start : start + DUMP_GROUP]
-        exchanges = [conv.destinations(k) for k in group]
-        yield Together(exchanges)
-        for key, exchange in zip(group, exchanges, strict=True):
-            error = exchange.error()
-            if error is None:
-                note(key, exchange)
-            elif error.errno == E.EBUSY:
-                busy.append(key)
-            else:
-                raise error
-    for key in busy:
-        exchange = conv.destinations(key)
-        yield exchange
-        note(key, exchange)
+            if not _unique(dests, _dest_key):
+                repeated.add(key)
     return found, parted, repeated
 
 
@@ -276,8 +260,8 @@ def _stable_destinations(
 def snapshot(conv: Conversation) -> Flow[Table]:
     """Every service with its destinations, read consistently.
 
-    One dump lists the services; the destination dumps follow, several per
-    send. A dump that came in several parts may have been changed by other
+    One dump lists the services; a dump of destinations follows for each (the
+    kernel has no other way). A dump that came in several parts may have been changed by other
     writers while it was read (the kernel resumes by position): it is read
     again until two reads agree, so a snapshot neither repeats nor misses an
     entry that nobody touched.

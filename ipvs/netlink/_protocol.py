@@ -182,11 +182,13 @@ class Exchange(Generic[T]):
         data: the bytes to send (the request, and the barrier if any).
         done: True once the kernel has answered completely.
         values: the decoded replies received so far.
-        parts: how many datagrams carried its messages.
+        parts: how many datagrams carried its replies (not counting the end
+            of a dump, which IPVS always sends in a datagram of its own).
     """
 
     __slots__ = (
         "_barrier",
+        "_datagram",
         "_decode",
         "_error",
         "_finish",
@@ -219,9 +221,10 @@ class Exchange(Generic[T]):
         self.data = data
         self.done = False
         self.values: list[Any] = []
-        # A dump that took more than one datagram was built in several steps,
-        # and other writers could change the table in between.
+        # A dump whose replies took more than one datagram was built in several
+        # steps, and other writers could change the table in between.
         self.parts = 0
+        self._datagram = -1
         self._kind = kind
         self._decode = decode
         self._finish = finish
@@ -274,7 +277,9 @@ class Exchange(Generic[T]):
         self._error = Ack(self.seq, errno, message)
         self.done = True
 
-    def _receive(self, kind: int, flags: int, seq: int, payload: memoryview) -> Event | None:
+    def _receive(
+        self, kind: int, flags: int, seq: int, payload: memoryview, datagram: int = 0
+    ) -> Event | None:
         if kind == NLMSG_ERROR:
             if len(payload) < 4:
                 raise DecodeError("truncated NLMSG_ERROR payload")
@@ -298,6 +303,9 @@ class Exchange(Generic[T]):
             return None
         if len(payload) < 4:
             raise DecodeError("truncated generic netlink header")
+        if datagram != self._datagram:
+            self._datagram = datagram
+            self.parts += 1
         attrs = payload[4:]
         value = None if self._decode is None else self._decode(attrs)
         self.values.append(value)
@@ -542,6 +550,7 @@ class Conversation:
         self._pending: dict[int, Exchange[Any]] = {}
         self._pipelines: list[Pipeline] = []
         self._sendbuf: bytearray | None = None
+        self._datagrams = 0
 
     def __repr__(self) -> str:
         return f"<Conversation family_id={self.family_id} pending={len(self._pending)}>"
@@ -630,7 +639,8 @@ class Conversation:
         pending = self._pending
         pipelines = self._pipelines
         events: list[Event] = []
-        seen: list[Exchange[Any]] = []
+        self._datagrams += 1
+        datagram = self._datagrams
         end = len(mv)
         off = 0
         while off < end:
@@ -643,11 +653,7 @@ class Conversation:
             off += (length + 3) & ~3
             exchange = pending.get(seq)
             if exchange is not None:
-                if not seen or seen[-1] is not exchange:
-                    if exchange not in seen:
-                        exchange.parts += 1
-                    seen.append(exchange)
-                event = exchange._receive(kind, flags, seq, payload)
+                event = exchange._receive(kind, flags, seq, payload, datagram)
                 if exchange.done:
                     for s in exchange.seqs:
                         pending.pop(s, None)
