@@ -15,6 +15,7 @@ rollback, reap) exists once::
 from __future__ import annotations
 
 import errno as E
+import logging
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -64,6 +65,12 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: The library logs here (nothing is shown unless the program configures logging):
+#: INFO for each apply that sends something, each rollback, each conflict and
+#: each drain reaped; DEBUG for every operation sent.
+log = logging.getLogger("ipvs")
+log.addHandler(logging.NullHandler())  # a library stays silent unless asked
 
 
 class PipelineStep:
@@ -338,12 +345,30 @@ def apply_plan(
         before = {k: plan.current.get(k) for k in keys}
     else:
         before = yield from observe(conv, keys)
-        _check_current(plan, before)
+        try:
+            _check_current(plan, before)
+        except ConflictError as exc:
+            log.info("apply: %s", exc)
+            raise
+    log.info("apply: sending %s", plan.summary().removeprefix("Plan: ").rstrip("."))
+    if log.isEnabledFor(logging.DEBUG):
+        for op in ops:
+            log.debug("apply: %s", op.describe())
     failures = yield from send_writes(conv, plan_writes(ops), progress)
     if failures:
         inverse = rollback_operations(ops, failures, before)
+        log.info(
+            "apply: %d of %d operations failed (first: %s: %s); rolling back %d",
+            len(failures),
+            len(ops),
+            ops[min(failures)].describe(),
+            failures[min(failures)],
+            len(inverse),
+        )
         rollback_failures = yield from send_writes(conv, plan_writes(inverse))
-        raise failure_error(plan, failures, inverse, rollback_failures)
+        error = failure_error(plan, failures, inverse, rollback_failures)
+        log.info("apply: %s", error)
+        raise error
     table = plan.expected()
     if verify:
         yield from _verify(conv, plan, table)
@@ -447,6 +472,7 @@ def reap(
                 pending.append(drain)
                 continue
             removed.append(drain)
+            log.info("reap: removed %s", drain.describe())
             since.pop((drain.service, drain.destination.key), None)
             if table is not None and drain.service in table:
                 table = table.without_destination(drain.service, drain.destination)

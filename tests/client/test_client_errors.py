@@ -609,3 +609,26 @@ def test_async_client_errors_and_batches(monkeypatch: pytest.MonkeyPatch) -> Non
             assert await client.family_id() == FAMILY_ID
 
     asyncio.run(main())
+
+
+def test_applies_rollbacks_and_conflicts_are_logged(
+    fake: FakeKernel, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    assert any(isinstance(h, logging.NullHandler) for h in logging.getLogger("ipvs").handlers)
+    client = _client_of(fake)
+    with caplog.at_level(logging.DEBUG, logger="ipvs"):
+        client.apply(ipvs.Table([(WEB, [DEST])]), current=ipvs.Table())
+        fake.pipeline_errors = {1: E.EINVAL}
+        with pytest.raises(ipvs.ApplyError):
+            client.apply(ipvs.Table([(WEB6, [DEST6])]), current=ipvs.Table())
+        fake.services = [WEB6]
+        with pytest.raises(ipvs.ConflictError):
+            client.apply(ipvs.Table([(WEB6, [])]), current=ipvs.Table())
+    messages = [r.getMessage() for r in caplog.records]
+    assert "apply: sending 2 to add, 0 to change, 0 to delete" in messages
+    assert f"apply: + {WEB.describe()} rr" in messages  # each operation, at DEBUG
+    assert any(m.startswith("apply: 1 of 2 operations failed") for m in messages)
+    assert any("nothing was sent" in m for m in messages)
+    assert {r.levelname for r in caplog.records} <= {"DEBUG", "INFO"}
