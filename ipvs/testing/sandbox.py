@@ -295,6 +295,11 @@ class Sandbox:
             f"{bb} mount -t tmpfs tmpfs /dev/shm",
             f"{bb} mount -t devpts devpts /dev/pts 2>/dev/null",
             f"{bb} ip link set lo up",
+            # what udev makes on a real system: process substitution needs /dev/fd
+            f"{bb} ln -sf /proc/self/fd /dev/fd",
+            f"{bb} ln -sf /proc/self/fd/0 /dev/stdin",
+            f"{bb} ln -sf /proc/self/fd/1 /dev/stdout",
+            f"{bb} ln -sf /proc/self/fd/2 /dev/stderr",
         ]
         env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
         env.update(self.env)
@@ -306,7 +311,9 @@ class Sandbox:
         lines += [
             f"cd {q(cwd)} || {bb} poweroff -f",
             f"echo {marker}-begin",
-            " ".join(q(a) for a in argv) + " </dev/null 2>&1",
+            # the command by its full path: BusyBox's shell would otherwise run
+            # its own applets (sh, ip, date, ...) instead of the host's programs
+            " ".join(q(a) for a in [_host_program(argv[0]), *argv[1:]]) + " </dev/null 2>&1",
             "rc=$?",
             f"echo; echo {marker}-end $rc",
             f"{bb} poweroff -f",
@@ -522,6 +529,13 @@ def xstate_helper() -> str | None:
         "this host's XSAVE area (AVX-512, protection keys or AMX) needs a small helper "
         f"for User-Mode Linux 6.1, and it cannot be built ({problem}); {INSTALL_HINT}"
     )
+
+
+def _host_program(name: str) -> str:
+    """The host's program for a command name (as the caller's PATH finds it)."""
+    if "/" in name:
+        return name
+    return shutil.which(name) or name
 
 
 def _partial_suffix(data: bytes, marker: bytes) -> int:

@@ -107,3 +107,20 @@ def test_guest_glibc_avoids_avx512() -> None:
     status = Sandbox(timeout=120).run(["sh", "-c", 'echo "$GLIBC_TUNABLES"'], output=out)
     assert status == 0
     assert "-AVX512F" in out.getvalue().decode()
+
+
+def test_the_command_runs_with_the_hosts_tools_and_dev_fd() -> None:
+    """`sh -c` is the host's shell, `ip` and `date` the host's; /dev/fd exists."""
+    _need_uml()
+    out = io.BytesIO()
+    script = (
+        'ip netns add probe && ip netns list; date +%N | grep -c "^[0-9]*$"; '
+        'readlink /proc/$$/exe; bash -c "diff <(echo a) <(echo a) && echo substituted"'
+    )
+    status = Sandbox(timeout=120).run(["sh", "-c", script], output=out)
+    lines = out.getvalue().decode().split()
+    assert status == 0, lines
+    assert lines[0] == "probe"  # iproute2's ip, not BusyBox's usage text
+    assert lines[1] == "1"  # GNU date understands %N
+    assert not lines[2].endswith("busybox")
+    assert lines[3] == "substituted"
