@@ -386,7 +386,12 @@ def full_resync(wl: Workload, *, node_ip: str | None = NODE_IP) -> str:
 def endpoint_change(wl: Workload, service: int, old: IPv4Address, new: IPv4Address) -> str:
     """Return kube-proxy's partial sync after one endpoint of one service was replaced.
 
-    Service ``service``'s endpoint ``old`` became ``new`` (the others stay).
+    Service ``service``'s endpoint ``old`` becomes ``new``; its other
+    endpoints are the workload's. Either ``old`` is one of the workload's
+    endpoints (the change away from the workload), or ``new`` is and ``old``
+    is the stand-in a previous call brought in (the change back), so that
+    alternating ``(a, b)`` and ``(b, a)`` swaps an endpoint back and forth.
+
     Only that service is rewritten: every one of its endpoint chains and its
     service chain is added and flushed and gets its rules again, and the
     chain of ``old`` is flushed (it is deleted a second later, in another
@@ -395,22 +400,24 @@ def endpoint_change(wl: Workload, service: int, old: IPv4Address, new: IPv4Addre
     ``4 E + 5`` operations whatever N is.
 
     Args:
-        wl: the services and endpoints before the change.
+        wl: the services and endpoints.
         service: the service's index.
-        old: the endpoint address that goes (one of the service's).
+        old: the endpoint address that goes.
         new: the endpoint address that comes.
 
     Returns:
         One transaction.
 
     Raises:
-        ValueError: ``old`` is not an endpoint of the service, or ``new`` is.
+        ValueError: neither ``old`` nor ``new`` is one of the service's
+            endpoints, or both are.
     """
     current = wl.endpoint_list(service)
-    if old not in current or new in current:
+    if (old in current) == (new in current):
         raise ValueError(f"cannot replace {old} by {new} in service {service}'s endpoints")
+    after = [new if a == old else a for a in current]
     out: list[str] = []
-    _service_ops(out, service, [new if a == old else a for a in current], elements=False)
+    _service_ops(out, service, after, elements=False)
     out.append(f"flush chain {_T} {endpoint_chain(service, old)}")
     return _text(out)
 

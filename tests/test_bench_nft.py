@@ -121,8 +121,14 @@ def test_endpoint_change_touches_only_that_service() -> None:
     assert nft.stale_chain_cleanup(2, old) == (
         f"delete chain ip kube-proxy {nft.endpoint_chain(2, old)}\n"
     )
+    # the change back restores the workload's chains and flushes the stand-in's
+    back = nft.endpoint_change(wl, 2, new, old)
+    assert nft.operations(back) == 4 * 3 + 5
+    assert back.splitlines()[-1] == f"flush chain ip kube-proxy {nft.endpoint_chain(2, new)}"
+    restored = {nft.service_chain(2), *(nft.endpoint_chain(2, a) for a in wl.endpoint_list(2))}
+    assert set(_chains(back)) == restored
     with pytest.raises(ValueError):
-        nft.endpoint_change(wl, 2, new, old)
+        nft.endpoint_change(wl, 2, spare_endpoint(5), spare_endpoint(6))
     with pytest.raises(ValueError):
         nft.endpoint_change(wl, 2, old, wl.endpoint_list(2)[0])
 
@@ -183,7 +189,9 @@ def test_nft_accepts_the_transactions() -> None:
     old = wl.endpoint_list(7)[2]
     _check(full)
     _check(nft.full_ruleset(wl, node_ip=None))
-    _check(full + nft.endpoint_change(wl, 7, old, spare_endpoint(0)))
+    there = nft.endpoint_change(wl, 7, old, spare_endpoint(0))
+    _check(full + there)
+    _check(full + there + nft.endpoint_change(wl, 7, spare_endpoint(0), old))
     _check(full + nft.full_resync(wl))
     _check(full + nft.remove_all_services(wl)[0])
     _check(full + nft.delete_all())
