@@ -277,7 +277,7 @@ def _nft_kernel() -> tuple[str, str] | None:
 def test_nft_kernel_boots_with_nftables_ipvs_and_iptables(tmp_path: pathlib.Path) -> None:
     """Boots the kernel of scripts/build-nft-kernel (SKIPPED when it is not built).
 
-    Build it with ``bash scripts/build-nft-kernel`` (about half an hour on two
+    Build it with ``bash scripts/build-nft-kernel`` (about 40 minutes on two
     cores); the test then finds it in ``~/.cache/ipvs/uml-nft`` or through
     ``IPVS_SANDBOX_KERNEL``.
     """
