@@ -24,8 +24,14 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from ipvs.testing import netns as _netns
+
+# Test machines are shared and their speed varies: a hypothesis deadline would
+# make tests fail on timing, which is not what they test (benchmarks/ measures it).
+settings.register_profile("ipvs", deadline=None)
+settings.load_profile("ipvs")
 
 KERNEL_DIR = pathlib.Path(__file__).parent / "kernel"
 
