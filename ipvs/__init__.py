@@ -80,10 +80,10 @@ _EXPORTS: dict[str, str] = {
     "UpdateDestination": "ipvs._plan",
     "UpdateService": "ipvs._plan",
     "diff": "ipvs._plan",
-    "AsyncBatch": "ipvs._client",
-    "AsyncClient": "ipvs._client",
-    "Batch": "ipvs._client",
-    "Client": "ipvs._client",
+    "AsyncBatch": "ipvs._client._batch",
+    "AsyncClient": "ipvs._client._async",
+    "Batch": "ipvs._client._batch",
+    "Client": "ipvs._client._sync",
 }
 
 __all__ = [
@@ -167,12 +167,9 @@ if "IPython" in sys.modules:  # a notebook: show tables and plans as HTML
     register_ipython()
 
 if TYPE_CHECKING:
-    from ipvs._client import (
-        AsyncBatch as AsyncBatch,
-        AsyncClient as AsyncClient,
-        Batch as Batch,
-        Client as Client,
-    )
+    from ipvs._client._async import AsyncClient as AsyncClient
+    from ipvs._client._batch import AsyncBatch as AsyncBatch, Batch as Batch
+    from ipvs._client._sync import Client as Client
     from ipvs._model import (
         DaemonState as DaemonState,
         Destination as Destination,

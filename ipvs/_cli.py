@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
-    from ipvs._client import Client
+    from ipvs._client._sync import Client
     from ipvs._model import Table
     from ipvs._plan import Plan, Scope
 
@@ -30,7 +30,7 @@ class CLIError(Exception):
 
 
 def _client(args: argparse.Namespace) -> Client:
-    from ipvs._client import Client
+    from ipvs._client._sync import Client
 
     return Client(netns=args.netns)
 

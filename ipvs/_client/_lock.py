@@ -12,7 +12,6 @@ same ``/run``.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import fcntl
 import logging
@@ -150,6 +149,8 @@ class NetnsLock:
             LockTimeout: another writer held it for longer.
             OSError: the lock file cannot be created.
         """
+        import asyncio
+
         started = time.monotonic()
         pause = _FIRST_PAUSE
         while not self._try():
