@@ -73,11 +73,12 @@ def observe(status: CheckStatus, outcome: Outcome, *, rise: int, fall: int) -> C
 
     Example:
         >>> from ipvs.health import CheckStatus, Outcome, observe
-        >>> s = CheckStatus(up=True)
-        >>> for ok in (False, False, True, False, False, False):
+        >>> s, states = CheckStatus(up=True), []
+        >>> for ok in (False, False, True, False, False, False, True, True):
         ...     s = observe(s, Outcome(ok=ok), rise=2, fall=3)
-        ...     print(s.up, end=" ")
-        True True True True True False
+        ...     states.append("up" if s.up else "down")
+        >>> " ".join(states)
+        'up up up up up down down up'
     """
     if outcome.ok:
         successes = status.successes + 1
