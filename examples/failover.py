@@ -40,7 +40,9 @@ from ipvs.testing.topology import HTTPError, Topology
 VIP = "100.100.100.100"
 PORT = 80
 BACKEND_PORT = 8080
-CHECK = health.HTTPCheck(path="/", interval=0.5, timeout=0.5, fall=2, rise=2)
+# A probe every 0.5 s; two failures in a row take a backend out, two successes
+# bring it back. The timeout is generous: a slow answer is not a dead backend.
+CHECK = health.HTTPCheck(path="/", interval=0.5, timeout=1.0, fall=2, rise=2)
 
 
 class FailoverFailure(Exception):
@@ -133,7 +135,10 @@ async def run(topo: Topology, client: ipvs.AsyncClient) -> None:
         during = [r for r in traffic.results if stopped <= r[0] < down.applied_at]
         failed = [r for r in during if r[1] is None]
         print(f"    detected after {detected:.2f} s, applied after {applied:.2f} s")
-        print(f"    (bound: interval + (fall - 1) x interval + timeout = {bound:.2f} s)")
+        print(
+            f"    (a refused connection fails at once: at most interval x fall = "
+            f"{CHECK.interval * CHECK.fall:.2f} s; with probes that time out, {bound:.2f} s)"
+        )
         print(
             f"    requests sent while detecting: {len(during)}, failed: {len(failed)} "
             f"({', '.join(sorted({str(r[2]) for r in failed})) or 'none'}), "
@@ -142,7 +147,7 @@ async def run(topo: Topology, client: ipvs.AsyncClient) -> None:
         check(
             isinstance(down, health.DestinationDown) and down.destination == dest2, "web2 is down"
         )
-        check(applied <= bound + 1.0, f"the change reached the kernel within {bound:.2f} s (+1 s)")
+        check(applied <= bound, f"the change reached the kernel within {bound:.2f} s")
         live = {d.describe(): d.weight for d in await client.destinations(service.service)}
         print(f"    the kernel: {live}")
         check(live == {"10.1.1.2:8080": 1, "10.1.2.2:8080": 0}, "web2 has weight 0 in the kernel")
@@ -162,7 +167,7 @@ async def run(topo: Topology, client: ipvs.AsyncClient) -> None:
             f"    back after {up.at - started:.2f} s, applied after "
             f"{up.applied_at - started:.2f} s (bound: {bound:.2f} s)"
         )
-        check(up.applied_at - started <= bound + 1.0, f"web2 is back within {bound:.2f} s (+1 s)")
+        check(up.applied_at - started <= bound, f"web2 is back within {bound:.2f} s")
         live = {d.describe(): d.weight for d in await client.destinations(service.service)}
         check(live == {"10.1.1.2:8080": 1, "10.1.2.2:8080": 1}, "web2 has its weight 1 back")
         replies = await asyncio.to_thread(requests, topo, 6)

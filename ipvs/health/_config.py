@@ -33,6 +33,11 @@ def _checks(value: Check | Iterable[Check]) -> tuple[Check, ...]:
     for check in checks:
         if not isinstance(check, Check):
             raise ValidationError(f"checks: expected Check objects, got {check!r}")
+        if type(check) is Check:
+            raise ValidationError(
+                "checks: Check only holds the timing; use TCPCheck, HTTPCheck, UDPCheck, "
+                "DNSCheck, CommandCheck or FunctionCheck"
+            )
     if sum(1 for c in checks if isinstance(c, CommandCheck) and c.dynamic_weight) > 1:
         raise ValidationError("checks: at most one CommandCheck per destination may set the weight")
     return checks

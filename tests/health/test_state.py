@@ -9,6 +9,7 @@ from hypothesis import given, strategies as st
 import ipvs
 from ipvs import Destination, Service, Table
 from ipvs.health import (
+    Check,
     CheckedDestination,
     CheckedService,
     CheckStatus,
@@ -316,6 +317,8 @@ def test_configuration_errors() -> None:
         CheckedService(service=WEB, destinations=["10.1.0.1"])  # type: ignore[list-item]
     with pytest.raises(ipvs.ValidationError, match="callable"):
         CheckedService(service=WEB, destinations=[A], on_quorum_up=3)  # type: ignore[arg-type]
+    with pytest.raises(ipvs.ValidationError, match="only holds the timing"):
+        CheckedDestination(destination=A, checks=[Check()])
     with pytest.raises(ipvs.ValidationError, match="Check objects"):
         CheckedDestination(destination=A, checks=["tcp"])  # type: ignore[list-item]
 

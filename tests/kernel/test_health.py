@@ -27,7 +27,9 @@ import ipvs
 from ipvs import health
 from ipvs.testing.topology import Topology
 
-INTERVAL, TIMEOUT, FALL, RISE = 0.5, 0.4, 2, 2
+# A timeout well above the time a probe takes, even when the sandbox is
+# loaded: a healthy backend must not fail twice in a row by accident.
+INTERVAL, TIMEOUT, FALL, RISE = 0.5, 1.0, 2, 2
 HTTPS, UDP, DNS = 8443, 9000, 5353
 #: The sandbox has one slow CPU that the probes, the traffic and the servers share.
 SLACK = 1.0
@@ -49,7 +51,7 @@ def checks(topo: Topology) -> dict[str, health.Check]:
         # a process start is slow in the sandbox (nsenter, then bash): more time
         "command": health.CommandCheck(
             command=["bash", "-c", "exec 3<>/dev/tcp/$IPVS_HEALTH_ADDRESS/$IPVS_HEALTH_PORT"],
-            **{**timing, "interval": 1.0, "timeout": 1.0},
+            **{**timing, "interval": 1.0, "timeout": 2.0},
         ),
     }
 

@@ -22,7 +22,7 @@ import ipvs
 from ipvs import health
 from ipvs.testing.topology import Topology
 
-FAST: dict[str, Any] = {"interval": 0.3, "timeout": 0.3, "fall": 2, "rise": 2}
+FAST: dict[str, Any] = {"interval": 0.3, "timeout": 1.0, "fall": 2, "rise": 2}
 VIP = "100.100.100.100"
 
 
@@ -199,7 +199,7 @@ def test_a_command_sets_the_weight(tmp_path: pathlib.Path) -> None:
         check = health.CommandCheck(
             command=f"exit $(cat {status})",
             dynamic_weight=True,
-            **{**FAST, "interval": 0.5, "timeout": 1.0},
+            **{**FAST, "interval": 0.5, "timeout": 2.0},
         )
         config = health.CheckedService(service=svc, destinations=[_dest(web1, 2)], checks=[check])
 
