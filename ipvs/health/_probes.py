@@ -115,32 +115,61 @@ def _server_name(check: HTTPCheck, target: Target) -> str:
     return str(target.address) if check.verify else ""
 
 
+class _Reply(asyncio.Protocol):
+    """Collects an HTTP reply until it is complete, the peer closes, or it is too long."""
+
+    def __init__(self, done: asyncio.Future[None]) -> None:
+        self.data = bytearray()
+        self.done = done
+        self.error: Exception | None = None
+
+    def _finish(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        self.data += data
+        if len(self.data) >= _wire.MAX_REPLY or _wire.http_complete(bytes(self.data)):
+            self._finish()
+
+    def eof_received(self) -> bool:
+        self._finish()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.error = exc  # raised by the probe if the reply is incomplete
+        self._finish()
+
+
 async def _http(check: HTTPCheck, target: Target) -> Outcome:
+    # Transports rather than streams: on a timeout or a cancellation every
+    # transport is aborted at once, never left in a graceful TLS shutdown.
     loop = asyncio.get_running_loop()
     sock = target.socket(socket.SOCK_STREAM)
-    writer: asyncio.StreamWriter | None = None
+    transports: list[asyncio.Transport] = []
     try:
         await loop.sock_connect(sock, target.sockaddr)
+        reply = _Reply(loop.create_future())
+        transport, _ = await loop.create_connection(lambda: reply, sock=sock)
+        transports.append(transport)
         if check.tls:
-            reader, writer = await asyncio.open_connection(
-                sock=sock,
-                ssl=_client_tls(check.verify, check.ca_file),
+            tls = await loop.start_tls(
+                transport,
+                reply,
+                _client_tls(check.verify, check.ca_file),
                 server_hostname=_server_name(check, target),
             )
-        else:
-            reader, writer = await asyncio.open_connection(sock=sock)
-        writer.write(_wire.http_request(check, target))
-        data = b""
-        while len(data) < _wire.MAX_REPLY and not _wire.http_complete(data):
-            chunk = await reader.read(65536)
-            if not chunk:
-                break
-            data += chunk
+            assert tls is not None
+            transports.append(tls)
+        transports[-1].write(_wire.http_request(check, target))
+        await reply.done
+        if reply.error is not None and not _wire.http_complete(bytes(reply.data)):
+            raise reply.error
     finally:
-        if writer is not None:
-            writer.transport.abort()  # no lingering TLS shutdown
+        for transport in reversed(transports):
+            transport.abort()
         sock.close()
-    return _wire.http_verdict(check, data)
+    return _wire.http_verdict(check, bytes(reply.data))
 
 
 async def _udp(check: UDPCheck, target: Target) -> Outcome:

@@ -320,3 +320,26 @@ def test_function_checks() -> None:
         (False, "timed out after 0.1 s"),
     ]
     assert seen[0].port == 8080
+
+
+def test_timed_out_tls_probes_leave_no_transport_behind(certificates: tuple[str, str, str]) -> None:
+    import gc
+
+    _ca, cert, key = certificates
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+
+    async def main() -> list[Outcome]:
+        silent_tls = HTTPServer(tls)
+        silent_tls.silent = True  # the handshake completes, no reply comes
+        mute = HTTPServer()  # plain TCP: the TLS handshake never completes
+        mute.silent = True
+        async with silent_tls as port, mute as mute_port:
+            check = HTTPCheck(tls=True, verify=False, timeout=0.3)
+            results = [await outcome(check, port), await outcome(check, mute_port)]
+        await asyncio.sleep(0.05)  # the aborted transports finish closing
+        return results
+
+    results = run(main())
+    gc.collect()  # an unclosed transport would warn here, and fail the test
+    assert [(o.ok, o.detail) for o in results] == [(False, "timed out after 0.3 s")] * 2
