@@ -12,12 +12,21 @@ classic IPVS setup::
                                        +----| eth0 10.1.2.2/24 ...    |
 
 Each backend runs a tiny standard-library HTTP server that answers every
-``GET`` with its own name, so a client can see where IPVS sent it. The
-client runs in the director namespace, where the IPVS rules are: IPVS
-handles such locally generated traffic in its ``LOCAL_OUT`` hook, and the
-backends reply through their default route to the director, where IPVS
-rewrites the replies back (masquerading/NAT mode). No sysctl has to be
-changed for that.
+``GET`` with its own name, so a client can see where IPVS sent it; on request
+also the same over HTTPS (certificates from the topology's own throw-away
+certificate authority), a UDP server that answers with the name, and a DNS
+server that answers ``A`` queries with the backend's address. The client
+runs in the director namespace, where the IPVS rules are: IPVS handles such
+locally generated traffic in its ``LOCAL_OUT`` hook, and the backends reply
+through their default route to the director, where IPVS rewrites the replies
+back (masquerading/NAT mode). No sysctl has to be changed for that.
+
+A backend can fail in the three ways backends fail in production, and
+recover: its servers stop (:meth:`Topology.stop_backend`, connections are
+refused) and start again (:meth:`Topology.start_backend`); its application
+answers with an HTTP error (:meth:`Topology.set_http_status`); its namespace
+drops every packet (:meth:`Topology.drop_packets`, an iptables rule, so
+connections time out) and accepts them again (:meth:`Topology.accept_packets`).
 
 The director is the caller's current network namespace (the one of the
 calling thread when the topology is created), an existing named namespace, or
@@ -42,9 +51,9 @@ Example:
                 client.apply(ipvs.Table([(svc, dests)]))
             print(topo.get(vip, 80), topo.get(vip, 80))   # web2 web1
 
-Servers run as separate processes (``python -m ipvs.testing.topology serve``)
-that enter their namespace themselves; they exit when the topology is closed
-or when the process that started them dies.
+Servers run in a separate process (``python -m ipvs.testing.topology host``)
+whose threads enter their namespaces themselves; it exits when the topology
+is closed or when the process that started it dies.
 """
 
 from __future__ import annotations
@@ -54,24 +63,22 @@ import contextlib
 import ipaddress
 import os
 import secrets
-import select
-import signal
+import shutil
 import socket
-import subprocess
-import sys
 import tempfile
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ipvs._client import _netns
-from ipvs.errors import HTTPError, NetnsError, TopologyError
+from ipvs.errors import HTTPError, TopologyError
+from ipvs.testing.topology import _links, _whoami
+from ipvs.testing.topology._links import IFNAME_MAX, sysctl
+from ipvs.testing.topology._whoami import ServerHost, whoami_server
 
 if TYPE_CHECKING:
-    from http.server import ThreadingHTTPServer
+    import ssl
 
 __all__ = [
     "Backend",
@@ -84,20 +91,21 @@ __all__ = [
     "whoami_server",
 ]
 
-_IFNAME_MAX = 15
-
 
 @dataclass(frozen=True)
 class Backend:
     """A backend of a :class:`Topology`: a namespace with a whoami server.
 
     Attributes:
-        name: the name the server answers with.
+        name: the name the servers answer with.
         netns: the name of the backend's network namespace (under /run/netns).
         address: the backend's address (on its ``eth0``).
-        port: the port the server listens on (on every address).
+        port: the port the HTTP server listens on (on every address).
         gateway: the director's address on the veth link (the backend's default route).
         link: the name of the director's end of the veth pair.
+        https_port: the port of its HTTPS server, or None.
+        udp_port: the port of its UDP server (it answers with the name), or None.
+        dns_port: the port of its DNS server, or None.
     """
 
     name: str
@@ -106,6 +114,9 @@ class Backend:
     port: int
     gateway: str
     link: str
+    https_port: int | None = None
+    udp_port: int | None = None
+    dns_port: int | None = None
 
     def describe(self) -> str:
         """Describe the backend.
@@ -117,178 +128,8 @@ class Backend:
 
 
 # --------------------------------------------------------------------------
-# sysctl
+# HTTP: a minimal client
 # --------------------------------------------------------------------------
-
-
-def sysctl(key: str, value: str | int | None = None, *, netns: str | None = None) -> str:
-    """Read, and optionally write, a sysctl in a network namespace.
-
-    Entries under ``net.`` belong to the network namespace of the thread that
-    opens them, so they are opened inside ``netns``; other keys are global and
-    refused when ``netns`` is given.
-
-    Args:
-        key: a dotted (``net.ipv4.ip_forward``) or slashed key.
-        value: the value to write, or None to only read.
-        netns: a namespace name or path (None: the calling thread's namespace).
-
-    Returns:
-        The value read back after writing (stripped).
-
-    Raises:
-        TopologyError: ``key`` is malformed, or not per namespace while a
-            namespace is given.
-        OSError: the entry cannot be read or written.
-    """
-    rel = key.replace(".", "/") if "/" not in key else key.strip("/")
-    if not rel or ".." in rel.split("/"):
-        raise TopologyError(f"sysctl: bad key {key!r}")
-    if netns is not None and not rel.startswith("net/"):
-        raise TopologyError(f"sysctl: {key!r} is not per network namespace")
-    path = "/proc/sys/" + rel
-    ctx = _netns.entered(netns) if netns is not None else contextlib.nullcontext()
-    with ctx:
-        if value is not None:
-            with open(path, "w", encoding="ascii") as fh:
-                fh.write(f"{value}\n")
-        with open(path, encoding="ascii") as fh:
-            return fh.read().strip()
-
-
-# --------------------------------------------------------------------------
-# HTTP: the whoami server and a minimal client
-# --------------------------------------------------------------------------
-
-
-_server_class: Any = None
-
-
-def _whoami_class() -> Any:
-    """Build the server class on first use (http.server is slow to import)."""
-    global _server_class
-    if _server_class is not None:
-        return _server_class
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    class WhoamiHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, so a held connection can ask again
-
-        def do_GET(self) -> None:
-            name: str = getattr(self.server, "whoami_name", "")
-            body = (name + "\n").encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("X-Backend", name)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_HEAD(self) -> None:
-            self.do_GET()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    class WhoamiServer(ThreadingHTTPServer):
-        daemon_threads = True
-        allow_reuse_address = True
-        whoami_name = ""
-
-        def handle_error(self, request: Any, client_address: Any) -> None:
-            pass  # a client that went away
-
-    WhoamiServer.RequestHandlerClass = WhoamiHandler  # type: ignore[misc]
-    _server_class = WhoamiServer
-    return WhoamiServer
-
-
-def whoami_server(name: str, port: int, *, netns: str | None = None) -> ThreadingHTTPServer:
-    """Make an HTTP server that answers every ``GET`` with its name and a newline.
-
-    The server is bound and listening when this returns; run it with
-    ``serve_forever()`` in a thread of your choice, stop it with ``shutdown()``
-    and ``server_close()``. It speaks HTTP/1.1 with keep-alive and handles
-    each connection in a daemon thread.
-
-    Args:
-        name: the name to answer with.
-        port: the TCP port (on every IPv4 address).
-        netns: the namespace (name or path) to open the listening socket in;
-            None for the calling thread's. The socket stays in that namespace
-            whatever thread serves it.
-
-    Returns:
-        The server.
-
-    Raises:
-        OSError: the port cannot be bound.
-        NetnsError: the namespace cannot be entered.
-    """
-    cls = _whoami_class()
-    ctx = _netns.entered(netns) if netns is not None else contextlib.nullcontext()
-    with ctx:
-        server: ThreadingHTTPServer = cls(("0.0.0.0", port), cls.RequestHandlerClass)
-    server.whoami_name = name  # type: ignore[attr-defined]
-    return server
-
-
-def _reply(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
-def _host() -> int:
-    """Serve whoami servers on command, until standard input closes.
-
-    Commands, one per line on stdin: ``serve NAME NETNS PORT`` and
-    ``stop NAME``; each is answered on stdout with ``ok NAME`` or
-    ``error NAME MESSAGE``. EOF (the parent closed us or died) ends everything.
-    """
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    servers: dict[str, ThreadingHTTPServer] = {}
-    _reply("ready")
-    try:
-        for line in sys.stdin:
-            words = line.split()
-            if not words:
-                continue
-            name = words[1] if len(words) > 1 else "-"
-            try:
-                if words[0] == "serve" and len(words) == 4:
-                    netns = None if words[2] == "-" else words[2]
-                    server = whoami_server(name, int(words[3]), netns=netns)
-                    servers[name] = server
-                    threading.Thread(target=server.serve_forever, daemon=True).start()
-                elif words[0] == "stop" and len(words) == 2:
-                    server = servers.pop(name)
-                    server.shutdown()
-                    server.server_close()
-                else:
-                    raise ValueError(f"bad command {line.strip()!r}")
-            except Exception as exc:
-                _reply(f"error {name} {type(exc).__name__}: {exc}".replace("\n", " "))
-            else:
-                _reply(f"ok {name}")
-    finally:
-        for server in servers.values():
-            server.shutdown()
-            server.server_close()
-    return 0
-
-
-def _serve(name: str, port: int, netns: str | None) -> int:
-    """Run one whoami server until SIGTERM or SIGINT."""
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    server = whoami_server(name, port, netns=netns)
-    _reply("ready")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
 
 
 def _read_reply(sock: socket.socket, buf: bytearray) -> tuple[int, dict[str, str], bytes]:
@@ -385,104 +226,6 @@ class Connection:
 # --------------------------------------------------------------------------
 
 
-class _ServerHost:
-    """The process that runs the whoami servers of one topology."""
-
-    def __init__(self, timeout: float) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (_package_root(), env.get("PYTHONPATH", "")) if p
-        )
-        self.timeout = timeout
-        self.log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop)
-        self._buf = b""
-        self._ready = False
-        argv = [sys.executable, "-m", "ipvs.testing.topology", "host"]
-        try:
-            self.proc = subprocess.Popen(
-                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env
-            )
-        except BaseException:
-            self.log.close()
-            raise
-
-    def _output(self) -> str:
-        self.log.seek(0)
-        text = self.log.read().decode("utf-8", "replace").strip()
-        return text[-2000:] or "(no output)"
-
-    def _readline(self) -> str:
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        deadline = time.monotonic() + self.timeout
-        while b"\n" not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TopologyError(f"the server process did not answer within {self.timeout:g} s")
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                self.proc.wait()
-                raise TopologyError(
-                    f"the server process exited with status {self.proc.returncode}: "
-                    f"{self._output()}"
-                )
-            self._buf += chunk
-        line, _, self._buf = self._buf.partition(b"\n")
-        return line.decode("utf-8", "replace").strip()
-
-    def command(self, *words: str) -> None:
-        assert self.proc.stdin is not None
-        if not self._ready:
-            if self._readline() != "ready":
-                raise TopologyError(f"the server process did not start: {self._output()}")
-            self._ready = True
-        try:
-            self.proc.stdin.write((" ".join(words) + "\n").encode())
-            self.proc.stdin.flush()
-        except OSError as exc:
-            raise TopologyError(f"the server process is gone: {exc}; {self._output()}") from exc
-        answer = self._readline()
-        if answer != f"ok {words[1]}":
-            raise TopologyError(f"{' '.join(words)}: {answer.partition(words[1])[2].strip()}")
-
-    def stop(self) -> None:
-        """stop the server process"""
-        proc = self.proc
-        try:
-            if proc.stdin is not None:
-                with contextlib.suppress(OSError):
-                    proc.stdin.close()
-            try:
-                proc.wait(timeout=5.0)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        finally:
-            if proc.stdout is not None:
-                proc.stdout.close()
-            self.log.close()
-
-
-def _create_netns(name: str) -> None:
-    try:
-        _netns.create_named(name)
-    except NetnsError as exc:
-        raise TopologyError(str(exc.strerror or exc)) from None
-
-
-def _remove_netns(name: str) -> None:
-    _netns.remove_named(name)
-
-
-def _package_root() -> str:
-    import ipvs
-
-    return os.path.dirname(os.path.dirname(os.path.abspath(ipvs.__file__)))
-
-
 class Topology:
     """A director with backends in their own namespaces, as a context manager.
 
@@ -526,10 +269,13 @@ class Topology:
         self.startup_timeout = startup_timeout
         self.backends: list[Backend] = []
         self._cleanups: list[Callable[[], None]] = []
-        self._host: _ServerHost | None = None
+        self._host: ServerHost | None = None
         self._stopped: set[str] = set()
+        self._dropping: set[str] = set()
         self._connections: list[Connection] = []
         self._vips: dict[str, str] = {}
+        self._tls_dir: str | None = None
+        self._ca: tuple[str, str] | None = None
         self._closed = False
         self._own_director = own_director
         self._director_fd = -1
@@ -627,32 +373,29 @@ class Topology:
             NetnsError: the namespace cannot be entered.
         """
         self._check_open()
-        with self._in_director():
+        with _netns.entered(self._director_path):
             yield
 
-    def _in_director(self) -> contextlib.AbstractContextManager[None]:
-        return _netns.entered(f"/proc/self/fd/{self._director_fd}")
+    @property
+    def _director_path(self) -> str:
+        return f"/proc/self/fd/{self._director_fd}"
 
     def _check_open(self) -> None:
         if self._closed:
             raise TopologyError("the topology is closed")
 
-    @staticmethod
-    def _in(name: str) -> contextlib.AbstractContextManager[None]:
-        return _netns.entered(name)
-
     def _create_netns(self, name: str) -> None:
-        _create_netns(name)
+        _links.create_netns(name)
 
         def remove_netns() -> None:
             """remove the network namespace"""
-            _remove_netns(name)
+            _links.remove_netns(name)
 
         self._cleanups.append(remove_netns)
 
     def _link_name(self, index: int) -> str:
         name = f"{self.prefix}-{index}"
-        if len(name) > _IFNAME_MAX:
+        if len(name) > IFNAME_MAX:
             name = f"ipvs{self._token}-{index}"
         return name
 
@@ -665,8 +408,11 @@ class Topology:
         port: int = 8080,
         *,
         prefixlen: int = 24,
+        https_port: int | None = None,
+        udp_port: int | None = None,
+        dns_port: int | None = None,
     ) -> Backend:
-        """Add a backend: a namespace, a veth link to the director, a whoami server.
+        """Add a backend: a namespace, a veth link to the director, its servers.
 
         The backend's namespace is ``<prefix>-<name>``. Its end of the veth
         pair is ``eth0`` with ``address``; the director's end gets the first
@@ -674,18 +420,25 @@ class Topology:
 
         Args:
             name: the backend's name (letters, digits, ``-``, ``_``, ``.``);
-                the server answers with it.
+                the servers answer with it.
             address: the backend's IPv4 address; by default ``10.1.N.2`` for
                 the N-th backend (the director then has ``10.1.N.1``).
-            port: the server's TCP port.
+            port: the HTTP server's TCP port.
             prefixlen: the link network's prefix length.
+            https_port: also serve HTTPS on this port, with a certificate for
+                the name and the address signed by :attr:`ca_certificate`
+                (made with the ``openssl`` command).
+            udp_port: also answer UDP datagrams on this port with the name
+                and a newline.
+            dns_port: also answer DNS queries on this UDP port: ``A`` queries
+                with the backend's address, others with no records.
 
         Returns:
-            The backend, once its server accepts connections.
+            The backend, once its servers accept connections.
 
         Raises:
             TopologyError: the name is taken or invalid, the address is
-                unusable, or the server did not start.
+                unusable, or the servers did not start.
         """
         self._check_open()
         if not name or not all(c.isalnum() or c in "-_." for c in name):
@@ -707,9 +460,19 @@ class Topology:
             raise TopologyError(f"{address}/{prefixlen} leaves no address for the director")
         nsname = f"{self.prefix}-{name}"
         link = self._link_name(index)
+        settings = [f"http={port}"]
+        if https_port is not None:
+            ca = self._authority()
+            cert, key = _whoami.make_certificate(self._tls(), ca, name, str(iface.ip))
+            settings += [f"https={https_port}", f"cert={cert}", f"key={key}"]
+        if udp_port is not None:
+            settings.append(f"udp={udp_port}")
+        if dns_port is not None:
+            settings += [f"dns={dns_port}", f"address={iface.ip}"]
         self._server_host()  # starts in the background while the links are made
         self._create_netns(nsname)
-        self._add_veth(link, nsname, iface, gateway)
+        _links.add_veth(self._director_path, link, nsname, iface, gateway)
+        self._cleanups.append(self._deleter(link))
         backend = Backend(
             name=name,
             netns=nsname,
@@ -717,81 +480,162 @@ class Topology:
             port=port,
             gateway=str(gateway),
             link=link,
+            https_port=https_port,
+            udp_port=udp_port,
+            dns_port=dns_port,
         )
-        self._start_server(backend)
+        self._command("serve", backend.name, backend.netns, *settings)
         self.backends.append(backend)
         return backend
 
-    def _add_veth(
-        self,
-        link: str,
-        nsname: str,
-        iface: ipaddress.IPv4Interface,
-        gateway: ipaddress.IPv4Address,
-    ) -> None:
-        from pyroute2 import IPRoute
+    def _tls(self) -> str:
+        if self._tls_dir is None:
+            path = tempfile.mkdtemp(prefix=f"{self.prefix}-tls-")
 
-        peer = f"{link}p"[-_IFNAME_MAX:]
-        with self._in_director(), IPRoute() as ipr:
-            ipr.link("add", ifname=link, kind="veth", peer=peer)
-            self._cleanups.append(self._deleter(link))
-            (index,) = ipr.link_lookup(ifname=link)
-            (peer_index,) = ipr.link_lookup(ifname=peer)
-            fd = os.open(_netns.resolve(nsname), os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                ipr.link("set", index=peer_index, net_ns_fd=fd)
-            finally:
-                os.close(fd)
-            ipr.addr("add", index=index, address=str(gateway), prefixlen=iface.network.prefixlen)
-            ipr.link("set", index=index, state="up")
-        with self._in(nsname), IPRoute() as ipr:
-            (eth,) = ipr.link_lookup(ifname=peer)
-            ipr.link("set", index=eth, ifname="eth0")
-            ipr.addr("add", index=eth, address=str(iface.ip), prefixlen=iface.network.prefixlen)
-            ipr.link("set", index=eth, state="up")
-            ipr.route("add", dst="0.0.0.0/0", gateway=str(gateway))
+            def remove_certificates() -> None:
+                """remove the certificates"""
+                shutil.rmtree(path, ignore_errors=True)
+
+            self._cleanups.append(remove_certificates)
+            self._tls_dir = path
+        return self._tls_dir
+
+    def _authority(self) -> tuple[str, str]:
+        if self._ca is None:
+            self._ca = _whoami.make_ca(self._tls())
+        return self._ca
+
+    @property
+    def ca_certificate(self) -> str | None:
+        """The PEM file of the certificate authority that signed the HTTPS backends.
+
+        None until a backend with ``https_port`` was added. Trust it to verify
+        the backends' certificates (``ssl.create_default_context(cafile=...)``).
+        """
+        return self._ca[0] if self._ca is not None else None
 
     def _deleter(self, ifname: str) -> Callable[[], None]:
         def delete_link() -> None:
             """delete a link"""
-            from pyroute2 import IPRoute
-
-            with self._in_director(), IPRoute() as ipr:
-                found = ipr.link_lookup(ifname=ifname)
-                if found:
-                    ipr.link("del", index=found[0])
+            _links.delete_link(self._director_path, ifname)
 
         return delete_link
 
-    def _server_host(self) -> _ServerHost:
+    def _server_host(self) -> ServerHost:
         if self._host is None:
-            host = _ServerHost(self.startup_timeout)
+            host = ServerHost(self.startup_timeout)
             self._cleanups.append(host.stop)
             self._host = host
         return self._host
 
-    def _start_server(self, backend: Backend) -> None:
+    def _command(self, *words: str) -> None:
         try:
-            self._server_host().command("serve", backend.name, backend.netns, str(backend.port))
+            self._server_host().command(*words)
         except TopologyError as exc:
-            raise TopologyError(f"backend {backend.name}: {exc}") from None
+            raise TopologyError(f"backend {words[1]}: {exc}") from None
+
+    # -- failing and recovering ------------------------------------------------------
 
     def stop_backend(self, name: str) -> None:
-        """Stop a backend's server (new connections to it are refused).
+        """Stop a backend's servers (new connections to them are refused).
+
+        Connections accepted before stay open and are still served, as with a
+        server process that stops listening.
 
         Args:
             name: the backend's name.
 
         Raises:
             KeyError: no such backend.
-            TopologyError: the server was stopped already.
+            TopologyError: the servers were stopped already.
         """
-        backend = self.backend(name)
+        self.backend(name)
         if name in self._stopped:
             raise TopologyError(f"backend {name} is stopped already")
-        assert self._host is not None
-        self._host.command("stop", backend.name)
+        self._command("stop", name)
         self._stopped.add(name)
+
+    def start_backend(self, name: str) -> None:
+        """Start a stopped backend's servers again, with the same ports and settings.
+
+        Args:
+            name: the backend's name.
+
+        Raises:
+            KeyError: no such backend.
+            TopologyError: the servers are running, or cannot start.
+        """
+        self.backend(name)
+        if name not in self._stopped:
+            raise TopologyError(f"backend {name} is running")
+        self._command("start", name)
+        self._stopped.discard(name)
+
+    def set_http_status(self, name: str, status: int, *, path: str | None = None) -> None:
+        """Make a backend's HTTP and HTTPS servers answer with another status code.
+
+        The body is still the backend's name. ``set_http_status(name, 200)``
+        restores the normal answers for every path.
+
+        Args:
+            name: the backend's name.
+            status: the status code, 100..599 (e.g. 503: an application that
+                is up but not ready).
+            path: only requests for this path (without the query); None:
+                every path, replacing earlier per-path settings.
+
+        Raises:
+            KeyError: no such backend.
+            TopologyError: the status or path is invalid.
+        """
+        self.backend(name)
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise TopologyError(f"bad HTTP status {status!r}")
+        words = ["status", name, str(status)]
+        if path is not None:
+            if not path.startswith("/") or any(c.isspace() for c in path):
+                raise TopologyError(f"bad path {path!r}")
+            words.append(path)
+        self._command(*words)
+
+    def drop_packets(self, name: str) -> None:
+        """Make a backend's namespace drop every packet that arrives on its link.
+
+        An iptables rule (``-I INPUT -i eth0 -j DROP``, with the legacy
+        iptables where both exist) in the backend's namespace: connections
+        and queries to it time out, as with a host that died or a network
+        that broke, instead of being refused.
+
+        Args:
+            name: the backend's name.
+
+        Raises:
+            KeyError: no such backend.
+            TopologyError: it drops packets already, or iptables failed.
+        """
+        backend = self.backend(name)
+        if name in self._dropping:
+            raise TopologyError(f"backend {name} drops packets already")
+        _links.iptables(backend.netns, "-I", "INPUT", "-i", "eth0", "-j", "DROP")
+        self._dropping.add(name)
+
+    def accept_packets(self, name: str) -> None:
+        """Remove the rule of :meth:`drop_packets`: the backend is reachable again.
+
+        Args:
+            name: the backend's name.
+
+        Raises:
+            KeyError: no such backend.
+            TopologyError: it does not drop packets, or iptables failed.
+        """
+        backend = self.backend(name)
+        if name not in self._dropping:
+            raise TopologyError(f"backend {name} does not drop packets")
+        _links.iptables(backend.netns, "-D", "INPUT", "-i", "eth0", "-j", "DROP")
+        self._dropping.discard(name)
+
+    # -- addresses --------------------------------------------------------------------
 
     def add_vip(self, address: str, *, prefixlen: int | None = None) -> str:
         """Put a virtual IP address on a dummy interface in the director namespace.
@@ -806,8 +650,6 @@ class Topology:
         Raises:
             TopologyError: the address is invalid or already added.
         """
-        from pyroute2 import IPRoute
-
         self._check_open()
         try:
             ip = ipaddress.ip_address(address)
@@ -818,16 +660,10 @@ class Topology:
             raise TopologyError(f"VIP {text} exists already")
         plen = prefixlen if prefixlen is not None else ip.max_prefixlen
         dummy = f"{self.prefix}-vip"
-        if len(dummy) > _IFNAME_MAX:
+        if len(dummy) > IFNAME_MAX:
             dummy = f"ipvs{self._token}-vip"
-        with self.director(), IPRoute() as ipr:
-            found = ipr.link_lookup(ifname=dummy)
-            if not found:
-                ipr.link("add", ifname=dummy, kind="dummy")
-                self._cleanups.append(self._deleter(dummy))
-                found = ipr.link_lookup(ifname=dummy)
-                ipr.link("set", index=found[0], state="up")
-            ipr.addr("add", index=found[0], address=text, prefixlen=plen)
+        if _links.add_dummy_address(self._director_path, dummy, text, plen):
+            self._cleanups.append(self._deleter(dummy))
         self._vips[text] = dummy
         return text
 
@@ -877,7 +713,15 @@ class Topology:
             raise
         return sock
 
-    def get(self, address: str, port: int = 80, *, path: str = "/", timeout: float = 5.0) -> str:
+    def get(
+        self,
+        address: str,
+        port: int = 80,
+        *,
+        path: str = "/",
+        timeout: float = 5.0,
+        tls: bool = False,
+    ) -> str:
         """Do one HTTP request on a fresh TCP connection from the director namespace.
 
         Args:
@@ -885,16 +729,33 @@ class Topology:
             port: the server port.
             path: the request path.
             timeout: seconds for each socket operation.
+            tls: speak HTTPS, trusting only :attr:`ca_certificate` and
+                checking that the certificate names ``address``.
 
         Returns:
             The reply body, stripped: the name of the backend that answered.
 
         Raises:
             HTTPError: the reply is not a 200 or is malformed.
-            OSError: the connection failed (``TimeoutError`` on timeout).
+            OSError: the connection failed (``TimeoutError`` on timeout;
+                ``ssl.SSLError`` when the certificate is not trusted).
         """
-        with Connection(self.connect(address, port, timeout=timeout), address) as conn:
+        sock = self.connect(address, port, timeout=timeout)
+        if tls:
+            try:
+                sock = self._tls_client().wrap_socket(sock, server_hostname=address)
+            except BaseException:
+                sock.close()
+                raise
+        with Connection(sock, address) as conn:
             return conn.request(path)
+
+    def _tls_client(self) -> ssl.SSLContext:
+        import ssl
+
+        if self._ca is None:
+            raise TopologyError("no backend serves HTTPS")
+        return ssl.create_default_context(cafile=self._ca[0])
 
     def hold(self, address: str, port: int = 80, *, timeout: float = 5.0) -> Connection:
         """Open a long-lived connection from the director namespace.
@@ -948,12 +809,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--name", required=True, help="the name to answer with")
     serve.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
     serve.add_argument("--netns", default=None, help="network namespace to listen in")
-    sub.add_parser("host", help="serve whoami servers on command (used by Topology)")
+    sub.add_parser("host", help="serve the backends of a Topology on command")
     args = parser.parse_args(argv)
     if args.command == "host":
-        return _host()
-    return _serve(args.name, args.port, args.netns)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        return _whoami.host_main()
+    return _whoami.serve_main(args.name, args.port, args.netns)
