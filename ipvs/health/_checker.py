@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from ipvs._client import AsyncClient
+from ipvs._client._async import AsyncClient
 from ipvs._model import DestinationKey, ServiceKey, Table
 from ipvs._plan import ApplyResult
 from ipvs.errors import ConflictError, IPVSError, ValidationError
