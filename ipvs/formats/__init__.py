@@ -22,6 +22,7 @@ from ipvs.errors import ValidationError
 __all__ = ["decode_text", "load_table"]
 
 _BOM = b"\xef\xbb\xbf"
+_MAX_MESSAGE = 1000
 # ipvsadm text never holds a number this long; Python refuses to convert
 # decimal numbers of more than 4300 digits, and converting long ones is slow.
 _LONG_NUMBER = re.compile(r"[0-9]{65,}")
@@ -119,6 +120,8 @@ def load_table(text: str | bytes, name: str = "<text>") -> Table:
     """
     from ipvs.formats import document, ipvsadm
 
+    if not isinstance(name, str):
+        raise ValidationError(f"load_table: the name must be a string, got {name!r:.40}")
     lower = name.lower()
     try:
         text = decode_text(text)
@@ -135,6 +138,9 @@ def load_table(text: str | bytes, name: str = "<text>") -> Table:
         _check_ipvsadm_text(text)
         return ipvsadm.parse_table(text)
     except ValidationError as exc:
-        raise ValidationError(f"{name}: {exc}") from None
+        message = f"{name}: {exc}"
+        if len(message) > _MAX_MESSAGE:  # a parser may quote a whole line
+            message = message[: _MAX_MESSAGE - 3] + "..."
+        raise ValidationError(message) from None
     except ImportError:
         raise ValidationError(f"{name}: YAML needs PyYAML (pip install 'ipvs[yaml]')") from None

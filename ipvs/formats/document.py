@@ -278,7 +278,7 @@ def _yaml_loader() -> Any:
             elif isinstance(index, ScalarNode):
                 segment = index.value
             else:
-                segment = "<key>" if index is None else "?"
+                segment = None if index is None else "?"  # None: a key, not in the path
             self.segments.append(segment)
             try:
                 if len(self.segments) > MAX_DEPTH:
@@ -632,6 +632,9 @@ def table_to_dict(table: Table, *, stats: bool = False) -> dict[str, Any]:
     Returns:
         A JSON-ready dict. Settings equal to their defaults are left out.
 
+    Raises:
+        ValidationError: ``table`` is not a :class:`~ipvs.Table`.
+
     Example:
         >>> from ipvs import Destination, Service, Table
         >>> from ipvs.formats.document import table_to_dict
@@ -640,6 +643,8 @@ def table_to_dict(table: Table, *, stats: bool = False) -> dict[str, Any]:
         {'services': [{'protocol': 'tcp', 'address': '10.0.0.1', 'port': 80, 'scheduler': 'rr', \
 'destinations': [{'address': '10.1.0.1', 'port': 80, 'forward': 'route', 'weight': 1}]}]}
     """
+    if not isinstance(table, Table):
+        raise ValidationError(f"table_to_dict: expected a Table, got {type(table).__name__}")
     out = []
     for entry in table.entries():
         out.append(_service_doc(entry.service, entry.sorted_destinations(), stats=stats))
@@ -720,6 +725,9 @@ def table_to_json(table: Table, *, indent: int | None = 2, stats: bool = False) 
 
     Returns:
         The text.
+
+    Raises:
+        ValidationError: ``table`` is not a :class:`~ipvs.Table`.
     """
     return json.dumps(table_to_dict(table, stats=stats), indent=indent)
 
@@ -841,7 +849,12 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     Returns:
         ``{"operations": [...], "drains": [...], "summary": {"add": n,
         "change": n, "delete": n}}``.
+
+    Raises:
+        ValidationError: ``plan`` is not a :class:`~ipvs.Plan`.
     """
+    if not isinstance(plan, Plan):
+        raise ValidationError(f"plan_to_dict: expected a Plan, got {type(plan).__name__}")
     add, change, delete = plan.counts()
     return {
         "operations": [_operation_doc(op) for op in plan.operations],
