@@ -80,6 +80,8 @@ from ipvs.errors import ValidationError
 from ipvs.formats import decode_text
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_DIGITS",
     "plan_to_dict",
     "table_from_dict",
     "table_from_json",

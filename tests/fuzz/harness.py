@@ -21,13 +21,19 @@ Targets:
   of every kind pending (dumps, gets, an acknowledged write, a write with a
   barrier, the family lookup) and two pipelines, fed the input as one to
   three datagrams; afterwards every finished exchange's ``result()`` and
-  every pipeline's ``errors()``.
+  every pipeline's ``errors()``;
+* ``flows``: the clients' flows (``snapshot``, ``apply`` with its pipeline,
+  rollback and verification, ``destinations``), run step by step as
+  :class:`ipvs.Client` runs them, each step answered with the next fuzzed
+  datagram (re-addressed to the step) and then a well-formed end.
 
 Allowed outcomes: a value, or :class:`~ipvs.errors.DecodeError`; from the
 conversation also a :class:`~ipvs.errors.KernelError` raised by
 ``receive_data`` when a pipeline's barrier fails, and the typed
 :class:`~ipvs.errors.KernelError` a finished exchange's ``result()`` raises
-for the kernel's error. Anything else is a finding, reported with the input.
+for the kernel's error; from the flows also :class:`~ipvs.errors.ApplyError`
+(a plan failed and was rolled back) and :class:`NoAnswer` (a step the fuzzed
+kernel never finished). Anything else is a finding, reported with the input.
 
 Run ``scripts/fuzz [N]`` (default 10**6 inputs) for the counts by outcome;
 ``tests/fuzz/test_fuzz.py`` runs a short run in the host tests.
@@ -48,8 +54,9 @@ from typing import Any
 
 import attrs
 
-from ipvs import DaemonState, Destination, Family, Service, ServiceKey
-from ipvs.errors import DecodeError, KernelError
+from ipvs import DaemonState, Destination, Family, Service, ServiceKey, Table
+from ipvs._client import _flows
+from ipvs.errors import ApplyError, DecodeError, IPVSError, KernelError
 from ipvs.netlink import (
     NLM_F_ACK_TLVS,
     NLM_F_CAPPED,
@@ -77,7 +84,17 @@ from ipvs.netlink import (
     split_genl,
 )
 
-__all__ = ["KNOWN_BUGS", "Finding", "Report", "Target", "datagrams", "known_bug", "run", "seeds"]
+__all__ = [
+    "KNOWN_BUGS",
+    "Finding",
+    "NoAnswer",
+    "Report",
+    "Target",
+    "datagrams",
+    "known_bug",
+    "run",
+    "seeds",
+]
 
 VECTORS = pathlib.Path(__file__).parent.parent / "data" / "ipvs_vectors.json"
 FAMILY_ID = 28  # the captured vectors' IPVS family id
@@ -206,9 +223,78 @@ def _conversation_calls(chunks: list[bytes]) -> Iterator[tuple[str, Callable[[],
         yield "pipeline.errors", pipeline.errors
 
 
+class NoAnswer(IPVSError):
+    """The fuzzed kernel did not finish a step (a real client would wait, or time out)."""
+
+
+def _answer(conv: Conversation, seqs: range | tuple[int, ...], chunks: Iterator[bytes]) -> None:
+    """Feed the next fuzzed datagram re-addressed to ``seqs``, then a proper end."""
+    chunk = next(chunks, None)
+    if chunk is not None:
+        data = bytearray(chunk)
+        if len(data) >= 16:  # the first message's seq: the step's
+            struct.pack_into("=I", data, 8, seqs[len(data) % len(seqs)])
+        conv.receive_data(bytes(data))
+    for seq in seqs:
+        conv.receive_data(done(seq) + ack(seq, 0))
+
+
+def _drive(conv: Conversation, flow: Any, chunks: Iterator[bytes]) -> Any:
+    """Run a client flow as Client._drive does, the kernel's part played by fuzzed data."""
+    value: Any = None
+    error: IPVSError | None = None
+    while True:
+        try:
+            step = flow.send(value) if error is None else flow.throw(error)
+        except StopIteration as stop:
+            return stop.value
+        try:
+            if isinstance(step, _flows.PipelineStep):
+                pipeline = step.pipeline
+                for _chunk in pipeline.chunks():
+                    pass
+                _answer(conv, range(pipeline.first_seq, pipeline.barrier_seq + 1), chunks)
+                if not pipeline.done:
+                    conv.forget(pipeline)
+                    raise NoAnswer("the pipeline was not answered")
+                value, error = pipeline, None
+            else:
+                _answer(conv, step.seqs, chunks)
+                if not step.done:
+                    conv.forget(step)
+                    raise NoAnswer(f"{step.operation} was not answered")
+                value, error = step.result(), None
+        except IPVSError as exc:
+            value, error = None, exc
+
+
+_DESIRED = Table(
+    [
+        (WEB, [DEST, Destination(address="10.1.0.2", port=8080, forward="masq")]),
+        (Service.udp("2001:db8::1", 53), [DEST6]),
+    ]
+)
+
+
+def _flow_calls(chunks: list[bytes]) -> Iterator[tuple[str, Callable[[], Any]]]:
+    """The clients' flows (snapshot, apply with rollback, destinations) over fuzzed replies."""
+    conv = Conversation(family_id=FAMILY_ID, seq=FIRST_SEQ)
+    feed = iter(chunks)
+    which = sum(len(c) for c in chunks) % 4
+    if which == 0:
+        yield "snapshot", partial(_drive, conv, _flows.snapshot(conv), feed)
+    elif which == 1:
+        yield "apply", partial(_drive, conv, _flows.apply(conv, _DESIRED), feed)
+    elif which == 2:
+        yield "apply-verify", partial(_drive, conv, _flows.apply(conv, _DESIRED, verify=True), feed)
+    else:
+        yield "destinations", partial(_drive, conv, _flows.destinations(conv, WEB.key), feed)
+
+
 TARGETS = (
     Target("decoders", _decoder_calls, (DecodeError,)),
     Target("conversation", _conversation_calls, (DecodeError, KernelError)),
+    Target("flows", _flow_calls, (DecodeError, KernelError, ApplyError, NoAnswer)),
 )
 
 
@@ -372,19 +458,20 @@ def datagrams(rnd: random.Random, pool: list[bytes]) -> list[bytes]:
 
 
 #: Findings already reported, each reproduced by a strict xfail test in
-#: tests/fuzz/test_fuzz.py: (name, the call, the start of the error). Delete an
-#: entry once its bug is fixed (the xfail test then fails as a reminder).
+#: tests/fuzz/test_fuzz.py: (name, the start of the error, a line of its
+#: traceback). Delete an entry once its bug is fixed (the xfail test then
+#: fails as a reminder).
 KNOWN_BUGS: tuple[tuple[str, str, str], ...] = (
     # NLMSG_DONE's error is taken as it is, unlike NLMSG_ERROR's: INT_MIN becomes
     # errno 2**31 and os.strerror overflows in result() (ipvs/netlink/_protocol.py).
-    ("nlmsg-done-errno-range", "result", "OverflowError"),
+    ("nlmsg-done-errno-range", "OverflowError", "in error_for"),
 )
 
 
 def known_bug(finding: Finding) -> str | None:
     """The name of the known bug a finding is, or None for a new one."""
-    for name, call, error in KNOWN_BUGS:
-        if finding.call == call and finding.error.startswith(error):
+    for name, error, where in KNOWN_BUGS:
+        if finding.error.startswith(error) and where in finding.traceback:
             return name
     return None
 

@@ -10,6 +10,7 @@ import contextlib
 import errno as E
 import os
 import struct
+import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -59,6 +60,10 @@ def test_short_run_raises_only_allowed_errors() -> None:
     assert conv["result", "ok"] > 0
     typed = {o for (call, o), n in conv.items() if call == "result" and o.endswith("Error")}
     assert {"KernelError", "DecodeError"} <= typed
+    flows = report.details["flows"]
+    for name in ("snapshot", "apply", "destinations"):
+        assert flows[name, "ok"] > 0, name
+        assert flows[name, "DecodeError"] > 0, name
 
 
 def test_the_same_seed_gives_the_same_run() -> None:
@@ -97,12 +102,13 @@ def test_a_planted_bug_is_found_and_allowed_errors_are_not() -> None:
 
 
 def test_known_bugs_match_only_their_own_findings() -> None:
-    def finding(call: str, error: str) -> Finding:
-        return Finding("conversation", call, 0, 0, (b"",), error, "")
+    def finding(error: str, traceback: str) -> Finding:
+        return Finding("conversation", "result", 0, 0, (b"",), error, traceback)
 
-    assert known_bug(finding("result", "OverflowError: x")) == "nlmsg-done-errno-range"
-    assert known_bug(finding("receive_data", "OverflowError: x")) is None
-    assert known_bug(finding("result", "TypeError: x")) is None
+    where = 'File "ipvs/errors.py", line 250, in error_for'
+    assert known_bug(finding("OverflowError: x", where)) == "nlmsg-done-errno-range"
+    assert known_bug(finding("OverflowError: x", "in receive_data")) is None
+    assert known_bug(finding("TypeError: x", where)) is None
 
 
 # --------------------------------------------------------------------------- structured
@@ -152,7 +158,10 @@ def test_structured_datagrams_to_a_conversation(datagrams: list[list[bytes]]) ->
             except (DecodeError, KernelError):
                 pass
             except OverflowError as exc:  # the known bug nlmsg-done-errno-range
-                finding = Finding("conversation", "result", 0, 0, (), f"OverflowError: {exc}", "")
+                trace = "".join(traceback.format_exception(exc))
+                finding = Finding(
+                    "conversation", "result", 0, 0, (), f"OverflowError: {exc}", trace
+                )
                 assert known_bug(finding) is not None
     for pipeline in pipelines:
         assert all(isinstance(e, KernelError) for e in pipeline.errors())
