@@ -912,7 +912,7 @@ IPVSADM_TEXTS: list[tuple[str, str | bytes, str]] = [
         "line 1: -p \uff13\uff10: the persistence timeout must be a decimal integer",
     ),
     ("long-token", "-A -t 10.0.0.1:80 " + "z" * 100_000, r"line 1: unexpected argument"),
-    ("json-like", "[]", r"line 1: unexpected argument '\[\]'"),
+    ("json-list-detected", "[]", r"^document: expected a mapping, got a list$"),
     (
         "yaml-without-marker",
         "# desired\nservices: []\n",

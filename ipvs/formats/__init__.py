@@ -103,8 +103,8 @@ def load_table(text: str | bytes, name: str = "<text>") -> Table:
     """Read a desired state: JSON, YAML or ipvsadm save text, detected from the content.
 
     A name ending in ``.json``, ``.yaml`` or ``.yml`` decides; otherwise text
-    starting with ``{`` is JSON, with ``services:`` or ``---`` YAML, and
-    anything else ipvsadm rules. Text with no rules at all (empty, or only
+    starting with ``{`` (or ``[``) is JSON, with ``services:`` or ``---`` YAML,
+    and anything else ipvsadm rules. Text with no rules at all (empty, or only
     comments) is refused: applied, it would delete every service. An empty
     table is said explicitly: ``services: []``, or ``-C`` in ipvsadm rules.
 
@@ -126,7 +126,7 @@ def load_table(text: str | bytes, name: str = "<text>") -> Table:
     try:
         text = decode_text(text)
         stripped = text.lstrip()
-        if lower.endswith(".json") or stripped.startswith("{"):
+        if lower.endswith(".json") or stripped.startswith(("{", "[")):
             return document.table_from_json(text)
         if lower.endswith((".yaml", ".yml")) or stripped.startswith(("services:", "---")):
             return document.table_from_yaml(text)
