@@ -90,7 +90,8 @@ def _read(path: str | None) -> tuple[str, str]:
         if name == "<stdin>":
             if sys.stdin is None:
                 raise CLIError("<stdin>: there is no standard input")
-            data = sys.stdin.buffer.read(MAX_FILE + 1)
+            buffer = getattr(sys.stdin, "buffer", None)  # None: a text stream put in its place
+            data = (buffer or sys.stdin).read(MAX_FILE + 1)
         else:
             with open(name, "rb") as fh:
                 data = fh.read(MAX_FILE + 1)
@@ -522,9 +523,13 @@ def _one_line(message: str) -> str:
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
 
 
-def _fail(message: str, stream: IO[str]) -> NoReturn:
-    stream.write(f"ipvs: {_one_line(message)}\n")
-    stream.flush()
+def _fail(message: str, stream: IO[str] | None) -> NoReturn:
+    if stream is not None:  # None: started with standard error closed
+        try:
+            stream.write(f"ipvs: {_one_line(message)}\n")
+            stream.flush()
+        except (OSError, ValueError):
+            pass
     raise SystemExit(EXIT_ERROR)
 
 

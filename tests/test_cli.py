@@ -167,3 +167,17 @@ def test_watch_refuses_the_rest(text: str) -> None:
 @pytest.mark.parametrize(("text", "value"), [("0", 0), ("7", 7), (" 12 ", 12)])
 def test_count_takes_zero_or_more(text: str, value: int) -> None:
     assert _cli._count(text) == value
+
+
+def test_a_text_stream_as_stdin_and_no_stderr_are_fine(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("services: {}"))  # no .buffer
+    with pytest.raises(SystemExit) as info:
+        _cli.main(["apply", "-"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err.startswith("ipvs: <stdin>: services: expected a list")
+    monkeypatch.setattr(sys, "stderr", None)  # started with file descriptor 2 closed
+    with pytest.raises(SystemExit) as info:
+        _cli.main(["stats", "--watch", "nan"])
+    assert info.value.code == 2

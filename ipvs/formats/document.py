@@ -447,7 +447,7 @@ def _fields(path: str, value: object, allowed: frozenset[str]) -> Mapping[Any, A
     """Check a mapping: its type, repeated keys and unknown keys."""
     if not isinstance(value, Mapping):
         raise ValidationError(f"{path}: expected a mapping, got {_show(value)}")
-    duplicate = getattr(value, "duplicate", None)
+    duplicate = value.duplicate if isinstance(value, _Mapping) else None
     if duplicate is not None:
         key, line = duplicate
         where = f" (line {line})" if line is not None else ""
