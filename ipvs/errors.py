@@ -7,6 +7,7 @@ Where a standard library exception fits, the class also derives from it, so
     IPVSError
     ├── ValidationError (ValueError)       bad input, refused before any system call
     ├── DecodeError (ValueError)           malformed bytes from the kernel or a caller
+    ├── FamilyUnknown                      a Conversation was asked for IPVS before the family
     ├── KernelError (OSError)              the kernel refused an operation; .errno
     │   ├── ServiceExists, DestinationExists, DaemonExists
     │   ├── ServiceNotFound, DestinationNotFound, DaemonNotFound (LookupError)
@@ -48,6 +49,7 @@ __all__ = [
     "DecodeError",
     "DestinationExists",
     "DestinationNotFound",
+    "FamilyUnknown",
     "HTTPError",
     "IPVSError",
     "IPVSPermissionError",
@@ -81,6 +83,13 @@ class ValidationError(IPVSError, ValueError):
 
 class DecodeError(IPVSError, ValueError):
     """Bytes received from the kernel (or given to a decoder) are malformed."""
+
+
+class FamilyUnknown(IPVSError):
+    """A request needs the IPVS family id, and the :class:`~ipvs.netlink.Conversation` has none.
+
+    Resolve it first: :meth:`ipvs.netlink.Conversation.resolve_family`.
+    """
 
 
 class KernelError(IPVSError, OSError):

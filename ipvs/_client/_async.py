@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from ipvs._client import _flows
+from ipvs._client import _checks, _flows
 from ipvs._client._batch import AsyncBatch, Progress
 from ipvs._client._flows import Flow, PipelineStep, Together
 from ipvs._client._lock import take_async, with_loopback_hint, writers_lock
@@ -30,7 +30,7 @@ from ipvs._model import (
     Timeouts,
 )
 from ipvs._plan import ApplyResult, Drain, Plan, ReapResult, Scope, Transaction
-from ipvs.errors import IPVSError, KernelError, OutcomeUnknown
+from ipvs.errors import FamilyUnknown, IPVSError, KernelError, OutcomeUnknown
 from ipvs.netlink import Conversation, Exchange, Pipeline, Write
 
 __all__ = ["AsyncClient"]
@@ -219,14 +219,24 @@ class AsyncClient:
             raise
         return step.exchanges
 
+    async def _prepared(self, make: Callable[[Conversation], Exchange[T]]) -> Exchange[T]:
+        """Build the exchange (its checks come before any system call), then the family."""
+        if self._sock.closed:
+            raise IPVSError("this client is closed")
+        try:
+            return make(self._conv)
+        except FamilyUnknown:
+            await self._ready()
+            return make(self._conv)
+
     async def _call(self, make: Callable[[Conversation], Exchange[T]], *, write: bool = False) -> T:
         async with self._locked():
-            await self._ready()
+            exchange = await self._prepared(make)
             if not write or self._writers is None:
-                return await self._exchange(make(self._conv))
+                return await self._exchange(exchange)
             await take_async(self._writers)
             try:
-                return await self._exchange(make(self._conv))
+                return await self._exchange(exchange)
             except IPVSError as exc:
                 with_loopback_hint(exc, self.netns)
                 raise
@@ -385,6 +395,7 @@ class AsyncClient:
         progress: Callable[[int, int], None] | None = None,
     ) -> ApplyResult:
         """As :meth:`ipvs.Client.apply`."""
+        _checks.apply_args(desired, current, scope, progress)
         return await self._drive(
             lambda c: _flows.apply(
                 c,
@@ -407,6 +418,7 @@ class AsyncClient:
         progress: Callable[[int, int], None] | None = None,
     ) -> ApplyResult:
         """As :meth:`ipvs.Client.apply_plan`."""
+        _checks.plan_arg(plan, progress)
         return await self._drive(
             lambda c: _flows.apply_plan(c, plan, verify=verify, progress=progress)
         )
@@ -433,6 +445,7 @@ class AsyncClient:
         clock: Callable[[], float] | None = None,
     ) -> ReapResult:
         """As :meth:`ipvs.Client.reap`."""
+        drains = _checks.reap_args(drains, grace, since, current, clock)
         now = (clock or time.monotonic)()
         return await self._drive(
             lambda c: _flows.reap(

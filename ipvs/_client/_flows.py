@@ -41,6 +41,7 @@ from ipvs._plan import (
 )
 from ipvs.errors import (
     ConflictError,
+    DecodeError,
     DestinationNotFound,
     KernelError,
     ServiceNotFound,
@@ -202,17 +203,22 @@ def _dump_destinations(
         exchange = conv.destinations(key)
         dests: list[Any] = yield exchange
         found[key] = dests
+        if not _unique(dests, _dest_key):
+            if exchange.parts == 1:  # one reply buffer is built at once: the kernel's data is bad
+                raise DecodeError(f"the kernel listed a destination of {key.describe()} twice")
+            repeated.add(key)
         if exchange.parts > 1:
             parted.add(key)
-            if not _unique(dests, _dest_key):
-                repeated.add(key)
     return found, parted, repeated
 
 
 def _read_services(conv: Conversation) -> Flow[tuple[list[Service], bool, bool]]:
     exchange = conv.services()
     services: list[Service] = yield exchange
-    return services, exchange.parts > 1, not _unique(services, _service_key)
+    repeated = not _unique(services, _service_key)
+    if repeated and exchange.parts <= 1:  # built at once: the kernel's data is bad
+        raise DecodeError("the kernel listed a service twice")
+    return services, exchange.parts > 1, repeated
 
 
 def _stable_services(conv: Conversation) -> Flow[list[Service]]:
@@ -282,7 +288,10 @@ def snapshot(conv: Conversation) -> Flow[Table]:
 
 
 def _table(services: list[Service], dests: dict[ServiceKey, list[Any]]) -> Table:
-    return Table(ServiceEntry(service=s, destinations=dests[s.key]) for s in services)
+    try:
+        return Table(ServiceEntry(service=s, destinations=dests[s.key]) for s in services)
+    except ValidationError as exc:  # what the kernel sent cannot be a table
+        raise DecodeError(f"the kernel's table is malformed: {exc}") from None
 
 
 def observe(

@@ -79,6 +79,8 @@ def resolve(netns: str | os.PathLike[str]) -> str:
     text = os.fspath(netns)
     if not isinstance(text, str):
         raise ValidationError(f"netns: expected a text path, got {text!r}")
+    if "\0" in text:
+        raise ValidationError(f"netns: a name or path has no NUL character, got {text!r}")
     if not text:
         raise ValidationError("netns: empty name")
     if "/" in text:

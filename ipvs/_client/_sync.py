@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from ipvs._client import _flows
+from ipvs._client import _checks, _flows
 from ipvs._client._batch import Batch, Progress
 from ipvs._client._flows import Flow, PipelineStep, Together
 from ipvs._client._lock import take, with_loopback_hint, writers_lock
@@ -24,7 +24,7 @@ from ipvs._model import (
     Timeouts,
 )
 from ipvs._plan import ApplyResult, Drain, Plan, ReapResult, Scope, Transaction
-from ipvs.errors import IPVSError, KernelError, OutcomeUnknown, ValidationError
+from ipvs.errors import FamilyUnknown, IPVSError, KernelError, OutcomeUnknown, ValidationError
 from ipvs.netlink import Conversation, Exchange, Pipeline, Write
 
 __all__ = ["Client", "daemon_state"]
@@ -209,14 +209,24 @@ class Client:
             raise
         return step.exchanges
 
+    def _prepared(self, make: Callable[[Conversation], Exchange[T]]) -> Exchange[T]:
+        """Build the exchange (its checks come before any system call), then the family."""
+        if self._sock.closed:
+            raise IPVSError("this client is closed")
+        try:
+            return make(self._conv)
+        except FamilyUnknown:
+            self._ready()
+            return make(self._conv)
+
     def _call(self, make: Callable[[Conversation], Exchange[T]], *, write: bool = False) -> T:
         with self._lock:
-            self._ready()
+            exchange = self._prepared(make)
             if not write or self._writers is None:
-                return self._exchange(make(self._conv))
+                return self._exchange(exchange)
             take(self._writers)
             try:
-                return self._exchange(make(self._conv))
+                return self._exchange(exchange)
             except IPVSError as exc:
                 with_loopback_hint(exc, self.netns)
                 raise
@@ -522,6 +532,7 @@ class Client:
             RollbackError: the rollback failed too.
             ValidationError: ``desired`` is outside ``scope``.
         """
+        _checks.apply_args(desired, current, scope, progress)
         return self._drive(
             lambda c: _flows.apply(
                 c,
@@ -559,6 +570,7 @@ class Client:
             RollbackError: rolling back failed too.
             OutcomeUnknown: replies were lost; the state is unknown.
         """
+        _checks.plan_arg(plan, progress)
         return self._drive(
             lambda c: _flows.apply_plan(c, plan, verify=verify, progress=progress), write=True
         )
@@ -601,6 +613,7 @@ class Client:
         Returns:
             What was removed and what still drains.
         """
+        drains = _checks.reap_args(drains, grace, since, current, clock)
         now = (clock or time.monotonic)()
         return self._drive(
             lambda c: _flows.reap(

@@ -22,7 +22,7 @@ from ipvs._plan._outcome import (
     reap_decisions,
     rollback_operations,
 )
-from ipvs._plan._scope import Scope
+from ipvs._plan._scope import Scope, check_scope
 from ipvs._plan._transaction import Transaction
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "Transaction",
     "UpdateDestination",
     "UpdateService",
+    "check_scope",
     "diff",
     "failure_error",
     "gc_paused",

@@ -39,7 +39,7 @@ from ipvs._plan._operations import (
     UpdateDestination,
     UpdateService,
 )
-from ipvs._plan._scope import Scope
+from ipvs._plan._scope import Scope, check_scope
 from ipvs.errors import ValidationError
 
 __all__ = ["Plan", "diff", "gc_paused", "simulate"]
@@ -198,6 +198,10 @@ def diff(
     Raises:
         ValidationError: ``desired`` holds a service outside ``scope``.
     """
+    for name, table in (("current", current), ("desired", desired)):
+        if not isinstance(table, Table):
+            raise ValidationError(f"diff: {name} must be a Table, got {type(table).__name__}")
+    check_scope(scope)
     with gc_paused():
         return _diff(current, desired, scope, drain)
 

@@ -57,6 +57,7 @@ from ipvs._model import (
 )
 from ipvs.errors import (
     DecodeError,
+    FamilyUnknown,
     IPVSError,
     IPVSUnavailable,
     KernelError,
@@ -294,6 +295,8 @@ class Exchange(Generic[T]):
             return ack
         if kind == NLMSG_DONE:
             errno = -decode_done(payload)
+            if not 0 <= errno <= 4095:
+                raise DecodeError(f"invalid errno {-errno} in NLMSG_DONE")
             if errno:
                 self._error = Ack(seq, errno)
             if self._kind == _DUMP:
@@ -411,6 +414,8 @@ class Pipeline:
         dest_commands = _DEST_COMMANDS
         try:
             for write in self.writes:
+                if not isinstance(write, Write):
+                    raise ValidationError(f"pipeline: each write must be a Write, got {write!r}")
                 operation, service, dest = write
                 command = dest_commands.get(operation)
                 if command is not None:
@@ -418,8 +423,7 @@ class Pipeline:
                     nest = nests.get(key)
                     if nest is None:
                         nest = nests[key] = encode_service_key_nest(key)
-                    assert dest is not None
-                    msg = pack_dest(family, command, seq, NLM_F_REQUEST, nest, dest)
+                    msg = pack_dest(family, command, seq, NLM_F_REQUEST, nest, _dest_of(dest))
                 elif operation == "add_service":
                     msg = encode_new_service(family, seq, NLM_F_REQUEST, _service_of(service))
                 elif operation == "update_service":
@@ -516,6 +520,14 @@ def _family_id(attrs: memoryview) -> int:
     return family_id
 
 
+def _u32(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFFFFFF:
+        raise ValidationError(
+            f"Conversation: {name} must be an integer 0..4294967295, got {value!r}"
+        )
+    return value
+
+
 class Conversation:
     """The protocol state of one netlink socket talking to IPVS (no I/O).
 
@@ -545,8 +557,13 @@ class Conversation:
     """
 
     def __init__(self, *, family_id: int | None = None, seq: int | None = None) -> None:
+        if family_id is not None and (_u32("family_id", family_id) > 0xFFFF):
+            raise ValidationError(f"Conversation: family_id must be 0..65535, got {family_id!r}")
         self.family_id = family_id
-        self._seq = (int.from_bytes(os.urandom(2), "little") << 8) if seq is None else seq - 1
+        if seq is None:
+            self._seq = int.from_bytes(os.urandom(2), "little") << 8
+        else:
+            self._seq = _u32("seq", seq) - 1
         self._pending: dict[int, Exchange[Any]] = {}
         self._pipelines: list[Pipeline] = []
         self._sendbuf: bytearray | None = None
@@ -581,7 +598,7 @@ class Conversation:
             IPVSError: it is not known yet (see :meth:`resolve_family`).
         """
         if self.family_id is None:
-            raise IPVSError("the IPVS family id is not known: run resolve_family() first")
+            raise FamilyUnknown("the IPVS family id is not known: run resolve_family() first")
         return self.family_id
 
     @property
@@ -633,9 +650,14 @@ class Conversation:
             DecodeError: the data is malformed.
             KernelError: a pipeline's barrier failed.
         """
-        mv = data if isinstance(data, memoryview) else memoryview(data)
-        if mv.ndim != 1 or mv.itemsize != 1:
-            mv = mv.cast("B")
+        try:
+            mv = data if isinstance(data, memoryview) else memoryview(data)
+            if mv.ndim != 1 or mv.itemsize != 1:
+                mv = mv.cast("B")
+        except TypeError:
+            raise DecodeError(
+                f"expected bytes from the socket, got {type(data).__name__}"
+            ) from None
         pending = self._pending
         pipelines = self._pipelines
         events: list[Event] = []
@@ -926,6 +948,8 @@ class Conversation:
             The pipeline.
         """
         self.require_family()
+        if not isinstance(writes, Sequence) or isinstance(writes, (str, bytes)):
+            raise ValidationError(f"pipeline: expected a sequence of writes, got {writes!r}")
         first = self._reserve(len(writes) + 1)
         pipeline = Pipeline(self, writes, first)
         self._pipelines.append(pipeline)

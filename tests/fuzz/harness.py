@@ -461,14 +461,9 @@ def datagrams(rnd: random.Random, pool: list[bytes]) -> list[bytes]:
 #: tests/fuzz/test_fuzz.py: (name, the start of the error, a line of its
 #: traceback). Delete an entry once its bug is fixed (the xfail test then
 #: fails as a reminder).
-KNOWN_BUGS: tuple[tuple[str, str, str], ...] = (
-    # NLMSG_DONE's error is taken as it is, unlike NLMSG_ERROR's: INT_MIN becomes
-    # errno 2**31 and os.strerror overflows in result() (ipvs/netlink/_protocol.py).
-    ("nlmsg-done-errno-range", "OverflowError", "in error_for"),
-    # A dump listing a service (or a destination) twice is malformed kernel data,
-    # but snapshot() lets the model's ValidationError through (ipvs/_client/_flows.py).
-    ("snapshot-listed-twice", "ValidationError", "in snapshot"),
-)
+#: Findings known and not fixed yet: (name, exception type, where). Both found so
+#: far (NLMSG_DONE's errno out of range; a dump listing an entry twice) are fixed.
+KNOWN_BUGS: tuple[tuple[str, str, str], ...] = ()
 
 
 def known_bug(finding: Finding) -> str | None:
