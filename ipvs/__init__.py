@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "ApplyError": "ipvs.errors",
     "BatchError": "ipvs.errors",
     "ConflictError": "ipvs.errors",
+    "Connection": "ipvs._model",
     "DaemonExists": "ipvs.errors",
     "DaemonNotFound": "ipvs.errors",
     "DecodeError": "ipvs.errors",
@@ -97,6 +98,7 @@ __all__ = [
     "BatchError",
     "Client",
     "ConflictError",
+    "Connection",
     "DaemonExists",
     "DaemonNotFound",
     "DaemonState",
@@ -171,6 +173,7 @@ if TYPE_CHECKING:
     from ipvs._client._batch import AsyncBatch as AsyncBatch, Batch as Batch
     from ipvs._client._sync import Client as Client
     from ipvs._model import (
+        Connection as Connection,
         DaemonState as DaemonState,
         Destination as Destination,
         Family as Family,

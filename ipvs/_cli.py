@@ -193,18 +193,84 @@ def _plan_doc(plan: Plan) -> dict[str, Any]:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from ipvs._model import ServiceEntry, Table
     from ipvs.formats import ipvsadm
 
-    with _client(args) as client:
-        table = client.snapshot()
+    key = _selected_service(args)
+    if args.connection:
+        if key is not None:
+            raise CLIError("--connection lists every connection: give no service with it")
+        with _client(args) as client:
+            connections = client.connections()
         if args.json:
-            _json(_table_doc(table, stats=True))
-            return EXIT_OK
-        info = client.info()
-    _out(
-        args, ipvsadm.listing(table, stats=args.stats, rate=args.rate, exact=args.exact, info=info)
+            _json([_connection_doc(c) for c in connections])
+        else:
+            _out(
+                args, ipvsadm.connections_listing(connections, persistent_conn=args.persistent_conn)
+            )
+        return EXIT_OK
+    with _client(args) as client:
+        if key is None:
+            table = client.snapshot()
+            info = client.info()
+        else:  # one service, as ipvsadm -Ln -t VIP:PORT lists it: no version line
+            entry = ServiceEntry(service=client.service(key), destinations=client.destinations(key))
+            table = Table([entry])
+            info = None
+    if args.json:
+        _json(_table_doc(table, stats=True))
+        return EXIT_OK
+    text = ipvsadm.listing(
+        table,
+        stats=args.stats,
+        rate=args.rate,
+        thresholds=args.thresholds,
+        persistent_conn=args.persistent_conn,
+        exact=args.exact,
+        info=info,
     )
+    _out(args, text)
     return EXIT_OK
+
+
+def _connection_doc(c: Any) -> dict[str, Any]:
+    return {
+        "protocol": c.protocol,
+        "client": f"{c.client_address}",
+        "client_port": c.client_port,
+        "virtual": f"{c.virtual_address}",
+        "virtual_port": c.virtual_port,
+        "destination": f"{c.destination_address}",
+        "destination_port": c.destination_port,
+        "state": c.state,
+        "expires": c.expires,
+        "pe_name": c.pe_name,
+        "pe_data": c.pe_data,
+    }
+
+
+def _selected_service(args: argparse.Namespace) -> Any:
+    """The service named by ipvsadm-style options (-t, -u, --sctp-service, -f [-6]), if any."""
+    given = [
+        (kind, value)
+        for kind, value in (
+            ("tcp", args.tcp_service),
+            ("udp", args.udp_service),
+            ("sctp", args.sctp_service),
+            ("fwmark", args.fwmark_service),
+        )
+        if value is not None
+    ]
+    if len(given) > 1:
+        raise CLIError("name one service: -t, -u, --sctp-service or -f")
+    if args.ipv6 and (not given or given[0][0] != "fwmark"):
+        raise CLIError("-6 goes with -f MARK (an address service's family is its address's)")
+    if not given:
+        return None
+    kind, value = given[0]
+    if kind == "fwmark":
+        return _service_key(f"fwmark:{value}:{6 if args.ipv6 else 4}")
+    return _service_key(f"{kind}:{value}")
 
 
 def cmd_save(args: argparse.Namespace) -> int:
@@ -323,7 +389,11 @@ def cmd_flush(args: argparse.Namespace) -> int:
 
 
 def cmd_zero(args: argparse.Namespace) -> int:
-    key = _service_key(args.service) if args.service is not None else None
+    key = _selected_service(args)
+    if args.service is not None:
+        if key is not None:
+            raise CLIError("name the service once: tcp:ADDR:PORT, or -t ADDR:PORT")
+        key = _service_key(args.service)
     with _client(args) as client:
         client.zero(key)
     return EXIT_OK
@@ -458,11 +528,30 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = add("show", cmd_show, "list the table like ipvsadm -Ln")
+    def service_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-t", "--tcp-service", metavar="ADDR:PORT", help="one TCP service")
+        p.add_argument("-u", "--udp-service", metavar="ADDR:PORT", help="one UDP service")
+        p.add_argument("--sctp-service", metavar="ADDR:PORT", help="one SCTP service")
+        p.add_argument("-f", "--fwmark-service", metavar="MARK", help="one firewall-mark service")
+        p.add_argument("-6", "--ipv6", action="store_true", help="with -f: the IPv6 mark service")
+
+    p = add("show", cmd_show, "list the table like ipvsadm -Ln (one service with -t, -u, -f)")
+    service_options(p)
     group = p.add_mutually_exclusive_group()
     group.add_argument("--stats", action="store_true", help="with counters (ipvsadm -Ln --stats)")
     group.add_argument("--rate", action="store_true", help="with rates (ipvsadm -Ln --rate)")
+    group.add_argument(
+        "--thresholds", action="store_true", help="with thresholds (ipvsadm -Ln --thresholds)"
+    )
+    group.add_argument(
+        "--persistent-conn",
+        action="store_true",
+        help="with persistent connections (ipvsadm -Ln --persistent-conn)",
+    )
     p.add_argument("--exact", action="store_true", help="exact numbers (ipvsadm --exact)")
+    p.add_argument(
+        "-c", "--connection", action="store_true", help="the connection table (ipvsadm -Lnc)"
+    )
 
     p = add("save", cmd_save, "print the table as ipvsadm -Sn save text")
     p.add_argument("--thresholds", action="store_true", help="also save -x/-y (not ipvsadm's)")
@@ -494,8 +583,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", action="store_true", help="rates instead of counters")
 
     add("flush", cmd_flush, "delete every service (ipvsadm -C)")
-    p = add("zero", cmd_zero, "zero counters (ipvsadm -Z)")
+    p = add("zero", cmd_zero, "zero counters (ipvsadm -Z [-t|-u|-f ...])")
     p.add_argument("service", nargs="?", help="tcp:ADDR:PORT, udp:..., sctp:..., fwmark:N[:6]")
+    service_options(p)
 
     p = add("timeouts", cmd_timeouts, "show or set connection timeouts (ipvsadm --set)")
     p.add_argument("values", nargs="*", type=int, metavar="TCP TCPFIN UDP")

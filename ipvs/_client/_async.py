@@ -15,11 +15,13 @@ from typing import Any, TypeVar
 
 from ipvs._client import _checks, _flows
 from ipvs._client._batch import AsyncBatch, Progress
+from ipvs._client._connections import read_connections
 from ipvs._client._flows import Flow, PipelineStep, Together
 from ipvs._client._lock import take_async, with_loopback_hint, writers_lock
 from ipvs._client._socket import DEFAULT_RCVBUF, DEFAULT_SNDBUF, NetlinkSocket
 from ipvs._client._sync import _grouped, daemon_state
 from ipvs._model import (
+    Connection,
     DaemonState,
     Destination,
     Info,
@@ -86,6 +88,10 @@ class AsyncClient:
     ) -> None:
         self.netns = netns
         self._writers = writers_lock(netns, lock, lock_timeout)
+        # the namespace this client works in, for what is read outside netlink
+        self._home = (
+            os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC) if netns is None else -1
+        )
         self._sock = NetlinkSocket(netns, rcvbuf=rcvbuf, sndbuf=sndbuf, blocking=False)
         self._conv = Conversation()
         self._lock: asyncio.Lock | None = None
@@ -97,6 +103,9 @@ class AsyncClient:
         """Close the socket; later calls raise :class:`~ipvs.errors.IPVSError`."""
         if self._writers is not None:
             self._writers.close()
+        if self._home >= 0:
+            os.close(self._home)
+            self._home = -1
         self._sock.close()
 
     async def __aenter__(self) -> AsyncClient:
@@ -301,6 +310,12 @@ class AsyncClient:
     async def daemons(self) -> list[SyncDaemon]:
         """As :meth:`ipvs.Client.daemons`."""
         return await self._call(lambda c: c.daemons())
+
+    async def connections(self) -> list[Connection]:
+        """As :meth:`ipvs.Client.connections`."""
+        if self._sock.closed:
+            raise IPVSError("this client is closed")
+        return read_connections(self.netns if self.netns is not None else self._home)
 
     async def snapshot(self) -> Table:
         """As :meth:`ipvs.Client.snapshot`."""

@@ -10,10 +10,12 @@ from typing import Any, TypeVar
 
 from ipvs._client import _checks, _flows
 from ipvs._client._batch import Batch, Progress
+from ipvs._client._connections import read_connections
 from ipvs._client._flows import Flow, PipelineStep, Together
 from ipvs._client._lock import take, with_loopback_hint, writers_lock
 from ipvs._client._socket import DEFAULT_RCVBUF, DEFAULT_SNDBUF, NetlinkSocket
 from ipvs._model import (
+    Connection,
     DaemonState,
     Destination,
     Info,
@@ -109,6 +111,10 @@ class Client:
     ) -> None:
         self.netns = netns
         self._writers = writers_lock(netns, lock, lock_timeout)
+        # the namespace this client works in, for what is read outside netlink
+        self._home = (
+            os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC) if netns is None else -1
+        )
         self._sock = NetlinkSocket(netns, rcvbuf=rcvbuf, sndbuf=sndbuf)
         self._conv = Conversation()
         self._lock = threading.RLock()
@@ -119,6 +125,9 @@ class Client:
         """Close the socket; later calls raise :class:`~ipvs.errors.IPVSError`."""
         if self._writers is not None:
             self._writers.close()
+        if self._home >= 0:
+            os.close(self._home)
+            self._home = -1
         with self._lock:
             self._sock.close()
 
@@ -332,6 +341,22 @@ class Client:
             Zero to two daemons (master first).
         """
         return self._call(lambda c: c.daemons())
+
+    def connections(self) -> list[Connection]:
+        """Return the kernel's connection table (what ``ipvsadm -Lnc`` lists).
+
+        Read from ``/proc/net/ip_vs_conn`` of the client's network namespace
+        (generic netlink has no command for it).
+
+        Returns:
+            The connections and persistence templates.
+
+        Raises:
+            NetnsError: the table cannot be read.
+        """
+        if self._sock.closed:
+            raise IPVSError("this client is closed")
+        return read_connections(self.netns if self.netns is not None else self._home)
 
     def snapshot(self) -> Table:
         """Read the whole table: every service with its destinations and stats.

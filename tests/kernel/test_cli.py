@@ -6,8 +6,12 @@ import json
 import pathlib
 import subprocess
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+
+import ipvs as ipvs_lib
 
 RICH = """\
 -A -t 10.0.0.1:80 -s rr
@@ -399,3 +403,61 @@ def test_bad_files_are_one_line_naming_the_file_and_change_nothing(
         commands.append(["restore", str(path)])
     for command in commands:
         assert_refused(command, None, f"ipvs: {path}: ", pattern)
+
+
+def test_show_one_service_thresholds_and_persistent_connections_match_ipvsadm() -> None:
+    restore_with_ipvsadm(RICH)
+    for selector in (["-t", "10.0.0.1:80"], ["-u", "10.0.0.2:53"], ["-t", "[2001:db8::1]:443"]):
+        for flags in ([], ["--stats"], ["--thresholds"], ["--persistent-conn"]):
+            shown = ipvs("show", *selector, *flags)
+            assert shown.returncode == 0, shown.stderr
+            assert shown.stdout == ipvsadm("-Ln", *selector, *flags), (selector, flags)
+    for flags in (["--thresholds"], ["--persistent-conn"]):
+        assert ipvs("show", *flags).stdout == ipvsadm("-Ln", *flags)
+    missing = ipvs("show", "-t", "10.9.9.9:80")
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+    assert "no such service" in missing.stderr
+
+
+def test_zero_takes_ipvsadm_style_services() -> None:
+    restore_with_ipvsadm(RICH)
+    for args in (["-t", "10.0.0.1:80"], ["tcp:10.0.0.1:80"], []):
+        done = ipvs("zero", *args)
+        assert (done.returncode, done.stderr) == (0, ""), args
+    both = ipvs("zero", "tcp:10.0.0.1:80", "-t", "10.0.0.1:80")
+    assert both.returncode == 2 and "once" in both.stderr
+    absent = ipvs("zero", "-t", "10.9.9.9:80")
+    assert absent.returncode == 2 and "no such service" in absent.stderr
+
+
+def _strip_expiry(text: str) -> list[list[str]]:
+    """The rows of a connection listing without the expiry column (it ticks every second)."""
+    return [line.split()[:1] + line.split()[2:] for line in text.splitlines()[2:]]
+
+
+def test_connection_table_matches_ipvsadm(make_client: Callable[..., Any]) -> None:
+    from ipvs.testing.topology import Topology
+
+    with Topology() as topo:
+        web = topo.add_backend("web1")
+        vip = topo.add_vip("100.100.100.100")
+        svc = ipvs_lib.Service.tcp(vip, 80, scheduler="rr")
+        dest = ipvs_lib.Destination(address=web.address, port=web.port, forward="masq")
+        with make_client() as client:
+            client.apply(ipvs_lib.Table([(svc, [dest])]))
+            held = topo.hold(vip, 80)
+            assert held.request() == "web1"
+            assert topo.get(vip, 80) == "web1"  # one more, closing
+            connections = client.connections()
+            states = sorted(c.state for c in connections)
+            assert len(states) == 2 and "ESTABLISHED" in states, states
+            for c in connections:
+                assert (str(c.virtual_address), c.virtual_port) == (vip, 80)
+                assert (str(c.destination_address), c.destination_port) == (web.address, web.port)
+                assert c.protocol == "TCP" and 0 < c.expires <= 900
+            shown = ipvs("show", "--connection")
+            assert shown.returncode == 0, shown.stderr
+            expected = ipvsadm("-Lnc")
+            assert shown.stdout.splitlines()[:2] == expected.splitlines()[:2]
+            assert sorted(_strip_expiry(shown.stdout)) == sorted(_strip_expiry(expected))
+            held.close()
