@@ -408,7 +408,7 @@ class AsyncClient:
     ) -> ApplyResult:
         """As :meth:`ipvs.Client.apply_plan`."""
         return await self._drive(
-            lambda c: _flows.apply_plan(c, plan, verify=verify, progress=progress)
+            lambda c: _flows.apply_plan(c, plan, verify=verify, progress=progress), write=True
         )
 
     def transaction(self, current: Table | None = None) -> Transaction:
