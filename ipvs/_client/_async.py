@@ -19,6 +19,7 @@ from ipvs._client._flows import Flow, PipelineStep, Together
 from ipvs._client._lock import take_async, with_loopback_hint, writers_lock
 from ipvs._client._socket import DEFAULT_RCVBUF, DEFAULT_SNDBUF, NetlinkSocket
 from ipvs._client._sync import _grouped, daemon_state
+from ipvs._client._vips import ChangeLinks, Links, ReadLink, binding, require
 from ipvs._model import (
     DaemonState,
     Destination,
@@ -29,7 +30,7 @@ from ipvs._model import (
     Table,
     Timeouts,
 )
-from ipvs._plan import ApplyResult, Drain, Plan, ReapResult, Scope, Transaction
+from ipvs._plan import ApplyResult, Binding, Drain, Plan, ReapResult, Scope, Transaction
 from ipvs.errors import IPVSError, KernelError, OutcomeUnknown
 from ipvs.netlink import Conversation, Exchange, Pipeline, Write
 
@@ -87,6 +88,7 @@ class AsyncClient:
         self.netns = netns
         self._writers = writers_lock(netns, lock, lock_timeout)
         self._sock = NetlinkSocket(netns, rcvbuf=rcvbuf, sndbuf=sndbuf, blocking=False)
+        self._links = Links(netns)
         self._conv = Conversation()
         self._lock: asyncio.Lock | None = None
         self._yielded = time.monotonic()
@@ -98,6 +100,7 @@ class AsyncClient:
         if self._writers is not None:
             self._writers.close()
         self._sock.close()
+        self._links.close()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -261,6 +264,8 @@ class AsyncClient:
                     value, error = await self._pipeline(step), None
                 elif isinstance(step, Together):
                     value, error = await self._together(step), None
+                elif isinstance(step, (ReadLink, ChangeLinks)):
+                    value, error = await asyncio.to_thread(self._links.run_blocking, step), None
                 else:
                     value, error = await self._exchange(step), None
             except IPVSError as exc:
@@ -383,8 +388,12 @@ class AsyncClient:
         current: Table | None = None,
         verify: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        bind: Binding | str | None = None,
     ) -> ApplyResult:
         """As :meth:`ipvs.Client.apply`."""
+        binding_ = binding(bind)
+        if binding_ is not None:
+            require()
         return await self._drive(
             lambda c: _flows.apply(
                 c,
@@ -395,6 +404,7 @@ class AsyncClient:
                 current=current,
                 verify=verify,
                 progress=progress,
+                bind=binding_,
             ),
             write=True,
         )
@@ -407,6 +417,8 @@ class AsyncClient:
         progress: Callable[[int, int], None] | None = None,
     ) -> ApplyResult:
         """As :meth:`ipvs.Client.apply_plan`."""
+        if isinstance(plan, Plan) and plan.addresses:
+            require()
         return await self._drive(
             lambda c: _flows.apply_plan(c, plan, verify=verify, progress=progress), write=True
         )
