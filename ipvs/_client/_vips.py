@@ -120,18 +120,11 @@ class Links:
     """
 
     def __init__(self, netns: str | os.PathLike[str] | None) -> None:
-        self._fd = -1
-        if netns is None:
-            self._fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-            self._path = f"/proc/self/fd/{self._fd}"
-        else:
-            self._path = os.fspath(netns)
+        self._netns = _netns.Pinned(netns)
 
     def close(self) -> None:
         """Let the namespace go (idempotent)."""
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._netns.close()
 
     def run(self, step: ReadLink | ChangeLinks) -> LinkState | Changed:
         """Run a step, blocking; in a thread of its own if an event loop runs in this one.
@@ -166,13 +159,13 @@ class Links:
 
     def run_blocking(self, step: ReadLink | ChangeLinks) -> LinkState | Changed:
         """Run a step in the calling thread (which enters the namespace for it)."""
-        if self._path.startswith("/proc/self/fd/") and self._fd < 0:
+        if self._netns.closed:
             raise IPVSError("this client is closed")
         require()
         from pyroute2 import IPRoute
         from pyroute2.netlink.exceptions import NetlinkError
 
-        with _netns.entered(self._path), IPRoute() as ipr:
+        with self._netns.entered(), IPRoute() as ipr:
             if isinstance(step, ReadLink):
                 try:
                     return _read(ipr, step.interface)
