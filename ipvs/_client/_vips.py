@@ -209,11 +209,16 @@ def _change(ipr: Any, changes: Sequence[AddressChange], netlink_error: type[Exce
             if _one(ipr, change, netlink_error):
                 done.append(change)
         except netlink_error as exc:
-            code = int(getattr(exc, "code", 0) or E.EIO)
-            return Changed(done, change, error_for(code, change.operation, change))
+            return Changed(done, change, _error(int(getattr(exc, "code", 0) or E.EIO), change))
         except OSError as exc:
-            return Changed(done, change, error_for(exc.errno or E.EIO, change.operation, change))
+            return Changed(done, change, _error(exc.errno or E.EIO, change))
     return Changed(done)
+
+
+def _error(code: int, change: AddressChange) -> KernelError:
+    error = error_for(code, change.operation)
+    error.object = change  # not in the text: the step's description comes first already
+    return error
 
 
 def _existing(ipr: Any, name: str) -> int:
