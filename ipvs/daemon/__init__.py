@@ -13,12 +13,14 @@ made.
 * :func:`load_config`, :class:`Config`: the file;
 * :class:`Director`: the engine, for asyncio programs;
 * :func:`run`: the process (``ipvs run CONFIG``);
-* :func:`render`, :func:`kernel_families`, :func:`director_families`: the
-  metrics (``ipvs stats --prometheus``).
+* :func:`render`, :func:`kernel_families`, :func:`director_families`,
+  :func:`exposition`, :class:`MetricsServer`: the metrics (``ipvs stats
+  --prometheus``), and :class:`Collector` for a prometheus-client registry.
 
-pyroute2 (binding), prometheus-client (metrics) and PyYAML (YAML files) are
-optional: ``pip install 'ipvs[run]'`` installs all three. This layer sits
-above :mod:`ipvs.health`; ``import ipvs`` does not load it.
+pyroute2 (binding) and PyYAML (YAML files) are optional: ``pip install
+'ipvs[run]'`` installs both. The metrics need no package (prometheus-client
+only for :class:`Collector`). This layer sits above :mod:`ipvs.health`;
+``import ipvs`` does not load it.
 """
 
 from ipvs.daemon._config import (
@@ -32,10 +34,12 @@ from ipvs.daemon._config import (
     split_address,
 )
 from ipvs.daemon._director import Director, logger
+from ipvs.daemon._http import MetricsServer
 from ipvs.daemon._main import check, notify, run
 from ipvs.daemon._metrics import (
     APPLY_BUCKETS,
     BACKEND_LABELS,
+    CONTENT_TYPE,
     SERVICE_LABELS,
     Collector,
     Counters,
@@ -43,6 +47,7 @@ from ipvs.daemon._metrics import (
     KernelReader,
     backend_labels,
     director_families,
+    exposition,
     kernel_families,
     parse_totals,
     render,
@@ -52,6 +57,7 @@ from ipvs.daemon._metrics import (
 __all__ = [
     "APPLY_BUCKETS",
     "BACKEND_LABELS",
+    "CONTENT_TYPE",
     "DEFAULT_METRICS",
     "SERVICE_LABELS",
     "Collector",
@@ -60,6 +66,7 @@ __all__ = [
     "Director",
     "Family",
     "KernelReader",
+    "MetricsServer",
     "OnStop",
     "backend_labels",
     "check",
@@ -67,6 +74,7 @@ __all__ = [
     "config_from_dict",
     "config_from_text",
     "director_families",
+    "exposition",
     "kernel_families",
     "load_config",
     "logger",

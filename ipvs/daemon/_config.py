@@ -433,10 +433,9 @@ def _checked_service(path: str, value: object, hook_timeout: float) -> CheckedSe
     shared = _checks(f"{path}.checks", extra.get("checks"))
     policy = extra.get("on_failure", "quiesce")
     members = []
-    by_key = {d.key: d for d in dests}
-    for i, (plain, dextra) in enumerate(zip(plain_dests, dest_extras, strict=True)):
+    # a service entry keeps its destinations in the order given: the file's
+    for i, (dest, dextra) in enumerate(zip(dests, dest_extras, strict=True)):
         dpath = f"{path}.destinations[{i}]"
-        dest = by_key[Destination(address=plain["address"], port=plain["port"]).key]
         checks = _checks(f"{dpath}.checks", dextra["checks"]) if "checks" in dextra else shared
         members.append(
             _member(dpath, dest, checks, dextra.get("on_failure", policy), dextra, hook_timeout)

@@ -23,7 +23,8 @@ from ipvs._client._async import AsyncClient
 from ipvs._model import Table
 from ipvs._plan import ApplyResult, Scope
 from ipvs.daemon._config import Config, OnStop, load_config, split_address
-from ipvs.daemon._metrics import Collector, Counters, KernelReader, require
+from ipvs.daemon._http import MetricsServer
+from ipvs.daemon._metrics import Collector, Counters, KernelReader, exposition
 from ipvs.errors import ApplyError, ConflictError, IPVSError, ValidationError
 from ipvs.health import HealthChecker, HealthEvent, ProbeResult, ServiceStatus
 
@@ -116,7 +117,7 @@ class Director:
         self.checker: HealthChecker | None = None
         #: ``(host, port)`` the metrics endpoint listens on, once started.
         self.metrics_address: tuple[str, int] | None = None
-        self._server: Any = None
+        self._server: MetricsServer | None = None
         self._reader: KernelReader | None = None
         self._requests: asyncio.Queue[str] | None = None
 
@@ -134,14 +135,12 @@ class Director:
                 applied), the namespace cannot be entered, or the metrics
                 endpoint cannot listen.
             MissingDependency: the configuration binds addresses without
-                pyroute2, or serves metrics without prometheus-client.
+                pyroute2.
         """
         if self.checker is not None:
             raise IPVSError("the director is started already")
         logging.getLogger("ipvs").setLevel(self.config.log_level.upper())
         started = time.perf_counter()
-        if self.config.metrics is not None:
-            require()
         client = _MeteredClient(self.netns, lock_timeout=self.config.lock_timeout)
         client.counters = self.counters
         checker = HealthChecker(
@@ -174,23 +173,16 @@ class Director:
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
     def _start_metrics(self, listen: str) -> None:
-        pc = require()
         host, port = split_address(listen, "daemon.metrics.listen")
-        self._reader = KernelReader(self.netns)
-        registry = pc.CollectorRegistry(auto_describe=False)
-        registry.register(Collector(self._reader.read, self._director_figures))
+        reader = KernelReader(self.netns)
+        collector = Collector(reader.read, self._director_figures)
         try:
-            result = pc.start_http_server(port, addr=host, registry=registry)
-        except OSError as exc:
-            self._reader.close()
-            self._reader = None
-            raise IPVSError(f"metrics: cannot listen on {listen}: {exc.strerror or exc}") from None
-        self._server = result[0] if isinstance(result, tuple) else None
-        if self._server is not None:
-            bound = self._server.server_address
-            self.metrics_address = (str(bound[0]), int(bound[1]))
-        else:
-            self.metrics_address = (host, port)
+            self._server = MetricsServer(host, port, lambda: exposition(collector.families()))
+        except BaseException:
+            reader.close()
+            raise
+        self._reader = reader
+        self.metrics_address = self._server.address
 
     def _director_figures(self) -> tuple[Counters, Sequence[ServiceStatus]]:
         return self.counters, self.health
@@ -301,8 +293,7 @@ class Director:
         self.checker = None
         await checker.stop()
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.close()
             self._server = None
         if self._reader is not None:
             self._reader.close()

@@ -11,7 +11,6 @@ import sys
 
 from ipvs.daemon._config import Config, load_config
 from ipvs.daemon._director import Director, logger
-from ipvs.daemon._metrics import require
 
 __all__ = ["check", "notify", "run"]
 
@@ -59,8 +58,6 @@ def check(path: str) -> Config:
         from ipvs._client._vips import require as require_pyroute2
 
         require_pyroute2()
-    if config.metrics is not None:
-        require()
     return config
 
 

@@ -11,12 +11,15 @@ from ipvs.daemon import (
     BACKEND_LABELS,
     Collector,
     Counters,
+    Family,
     backend_labels,
     director_families,
+    exposition,
     kernel_families,
     parse_totals,
     service_labels,
 )
+from ipvs.daemon._metrics import to_prometheus
 from ipvs.health import HealthModel, Outcome, TCPCheck
 
 prometheus_client = pytest.importorskip("prometheus_client")
@@ -48,23 +51,35 @@ PROC_STATS = """\
 """
 
 
-def render(families: list[object]) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
-    """Expose families as Prometheus text, parse it back: name -> labels -> value."""
+Parsed = dict[str, dict[tuple[tuple[str, str], ...], float]]
+
+
+def parse(text: str) -> tuple[Parsed, dict[str, tuple[str, str]]]:
+    """Text read by prometheus-client's parser: the samples, each family's type and help."""
+    out: Parsed = {}
+    kinds = {}
+    for family in text_string_to_metric_families(text):
+        kinds[family.name] = (family.type, family.documentation)
+        for sample in family.samples:
+            out.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return out, kinds
+
+
+def by_client(families: list[Family]) -> str:
+    """The text prometheus-client writes for families (through Collector's conversion)."""
     registry = prometheus_client.CollectorRegistry(auto_describe=False)
 
     class Fixed:
         def collect(self) -> object:
-            from ipvs.daemon._metrics import to_prometheus
-
-            yield from to_prometheus(families)  # type: ignore[arg-type]
+            yield from to_prometheus(families)
 
     registry.register(Fixed())
-    text = prometheus_client.generate_latest(registry).decode()
-    out: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            out.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
-    return out
+    return str(prometheus_client.generate_latest(registry).decode())
+
+
+def render(families: list[Family]) -> Parsed:
+    """Families in the text format (ours), read back: name -> labels -> value."""
+    return parse(exposition(families))[0]
 
 
 def labels(**values: str) -> tuple[tuple[str, str], ...]:
@@ -178,6 +193,21 @@ def test_director_families() -> None:
     assert metrics["ipvs_apply_duration_seconds_sum"] == {(): pytest.approx(60.203)}
 
 
+def test_our_text_reads_back_as_prometheus_clients_does() -> None:
+    counters = Counters()
+    counters.applied(0.02)
+    odd = Service.tcp("10.0.0.9", 81)
+    table = Table([*TABLE.values(), (odd, [D1])])
+    families = kernel_families(table, parse_totals(PROC_STATS)) + director_families(counters, ())
+    ours, client = exposition(families), by_client(families)
+    assert parse(ours) == parse(client)
+    # one sample name per family with samples, and a histogram's three
+    assert len(parse(ours)[0]) == sum(1 for f in families if f.samples) + 2
+    # label values that need escaping, and a help text that does
+    tricky = [Family("t", "gauge", 'a \\ b\nc "d"', ("x",), [(('q"\\\n',), 1.5)])]
+    assert parse(exposition(tricky)) == parse(by_client(tricky))
+
+
 def test_the_collector_reads_at_each_scrape() -> None:
     reads = []
 
@@ -198,13 +228,11 @@ def test_the_collector_reads_at_each_scrape() -> None:
     assert "ipvs_applies_total 0.0" in text
 
 
-def test_without_prometheus_client_the_error_says_how_to_install(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_only_the_collector_needs_prometheus_client(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
     monkeypatch.setitem(sys.modules, "prometheus_client", None)
-    from ipvs.daemon import render as render_text
-
-    with pytest.raises(ipvs.MissingDependency, match=r"prometheus-client.*ipvs\[run\]"):
-        render_text()
+    collector = Collector(lambda: (TABLE, None))
+    assert "node_ipvs_backend_weight" in exposition(collector.families())
+    with pytest.raises(ipvs.MissingDependency, match="pip install prometheus-client"):
+        list(collector.collect())
