@@ -265,6 +265,7 @@ class HealthModel:
         self._configs: dict[ServiceKey, CheckedService] = {}
         self._members: dict[ServiceKey, dict[DestinationKey, _Member]] = {}
         self._quorum: dict[ServiceKey, bool] = {}
+        self._entries: dict[ServiceKey, ServiceEntry] = {}  # entry(), until a state changes
         if previous is not None and not isinstance(previous, HealthModel):
             raise ValidationError(f"previous: expected a HealthModel, got {previous!r}")
         for config in self.services:
@@ -366,8 +367,12 @@ class HealthModel:
         Raises:
             KeyError: no such service.
         """
-        states = {k: (m.up, m.weight) for k, m in self._members[key].items()}
-        return desired_entry(self._configs[key], states, self._quorum[key])
+        entry = self._entries.get(key)
+        if entry is None:
+            states = {k: (m.up, m.weight) for k, m in self._members[key].items()}
+            entry = desired_entry(self._configs[key], states, self._quorum[key])
+            self._entries[key] = entry
+        return entry
 
     def desired(self, current: Table) -> Table:
         """The table the kernel should hold: ``current`` with the checked services as wanted.
@@ -508,6 +513,7 @@ class HealthModel:
         else:
             return events
         events += self._update_quorum(service, at)
+        self._entries.pop(service, None)  # the service's entry changes
         return events
 
     def _update_quorum(self, key: ServiceKey, at: float) -> list[HealthEvent]:
