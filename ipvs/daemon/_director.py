@@ -26,7 +26,7 @@ from ipvs.daemon._config import Config, OnStop, load_config, split_address
 from ipvs.daemon._http import MetricsServer
 from ipvs.daemon._metrics import Collector, Counters, KernelReader, exposition
 from ipvs.errors import ApplyError, ConflictError, IPVSError, ValidationError
-from ipvs.health import HealthChecker, HealthEvent, ProbeResult, ServiceStatus
+from ipvs.health import HealthChecker, ServiceStatus
 
 __all__ = ["Director", "logger"]
 
@@ -111,8 +111,6 @@ class Director:
         self.path = path if path is not None else config.source
         #: What the director counted (applies, failures, reloads, ...).
         self.counters = Counters()
-        #: Where every service and destination stands (updated on each change).
-        self.health: tuple[ServiceStatus, ...] = ()
         self.client: AsyncClient | None = None
         self.checker: HealthChecker | None = None
         #: ``(host, port)`` the metrics endpoint listens on, once started.
@@ -149,7 +147,6 @@ class Director:
             retry_delay=self.config.retry_delay,
             bind=self.config.bind,
         )
-        checker.subscribe(self._on_event)
         try:
             await checker.start()
             if self.config.metrics is not None:
@@ -159,7 +156,6 @@ class Director:
             client.close()
             raise
         self.client, self.checker = client, checker
-        self.health = checker.status()
         logger.info(
             "started in %.2f s: %s%s",
             time.perf_counter() - started,
@@ -184,12 +180,17 @@ class Director:
         self._reader = reader
         self.metrics_address = self._server.address
 
+    @property
+    def health(self) -> tuple[ServiceStatus, ...]:
+        """Where every service and destination stands now (empty when not running).
+
+        Safe to read from another thread (the metrics endpoint's).
+        """
+        checker = self.checker
+        return checker.status() if checker is not None else ()
+
     def _director_figures(self) -> tuple[Counters, Sequence[ServiceStatus]]:
         return self.counters, self.health
-
-    def _on_event(self, event: HealthEvent) -> None:
-        if not isinstance(event, ProbeResult) and self.checker is not None:
-            self.health = self.checker.status()
 
     def _running(self) -> HealthChecker:
         if self.checker is None or not self.checker.running:
@@ -236,7 +237,6 @@ class Director:
             return False
         self.config = config
         checker.retry_delay = config.retry_delay
-        self.health = checker.status()
         self.counters.reloads["applied"] += 1
         logging.getLogger("ipvs").setLevel(config.log_level.upper())
         summary = result.plan.summary() if result is not None else "No changes."
