@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import ipvs
-from ipvs.daemon import Director, load_config, render
+from ipvs.daemon import Director, Family, exposition, kernel_families, load_config, render
 from ipvs.testing import netns as _netns
 
 perf = time.perf_counter
@@ -94,10 +94,30 @@ def write(path: str, doc: dict[str, Any]) -> None:
 
 
 def scrape() -> tuple[float, int]:
+    """One scrape as Prometheus makes it (gzip accepted); its time and compressed size."""
     started = perf()
-    with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/metrics", timeout=120) as reply:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{PORT}/metrics", headers={"Accept-Encoding": "gzip"}
+    )
+    with urllib.request.urlopen(request, timeout=120) as reply:
         size = len(reply.read())
     return perf() - started, size
+
+
+def by_prometheus_client(families: list[Family]) -> bytes:
+    """The same families written by prometheus-client (its generate_latest)."""
+    import prometheus_client
+    from prometheus_client.registry import Collector
+
+    from ipvs.daemon._metrics import to_prometheus
+
+    class Fixed(Collector):
+        def collect(self) -> Any:
+            yield from to_prometheus(families)
+
+    registry = prometheus_client.CollectorRegistry(auto_describe=False)
+    registry.register(Fixed())
+    return prometheus_client.generate_latest(registry)
 
 
 async def timed(make: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
@@ -147,6 +167,8 @@ async def measure(services: int, dests: int, rounds: int, workdir: str, fmt: str
                 "resync_address",
                 "scrape",
                 "render",
+                "text",
+                "text_prometheus_client",
             )
         }
         loop = asyncio.get_running_loop()
@@ -194,8 +216,17 @@ async def measure(services: int, dests: int, rounds: int, workdir: str, fmt: str
             samples["scrape"].append(seconds)
             results["scrape_bytes"] = size
             started = perf()
-            await loop.run_in_executor(None, render)
+            text = await loop.run_in_executor(None, render)
             samples["render"].append(perf() - started)
+            results["text_bytes"] = len(text)
+            # the text alone, written here and by prometheus-client, from the same families
+            families = kernel_families(await client.snapshot())
+            started = perf()
+            exposition(families)
+            samples["text"].append(perf() - started)
+            started = perf()
+            by_prometheus_client(families)
+            samples["text_prometheus_client"].append(perf() - started)
             print(f"round {r + 1}/{rounds} done", file=sys.stderr, flush=True)
         results["samples"] = samples
         results["median"] = {k: median(v) for k, v in samples.items()}
@@ -227,12 +258,16 @@ def report(results: dict[str, Any]) -> str:
         f"   (a snapshot alone: {ms('snapshot').strip()})",
         f"  resync, a destination deleted   {ms('resync_destination')}",
         f"  resync, a VIP address removed   {ms('resync_address')}",
-        f"  metrics scrape over HTTP        {ms('scrape')}"
-        f"   ({results['scrape_bytes'] / 1024:.0f} KiB; rendered alone: {ms('render').strip()})",
+        f"  metrics scrape over HTTP, gzip  {ms('scrape')}"
+        f"   ({results['text_bytes'] / 1024:.0f} KiB, {results['scrape_bytes'] / 1024:.0f} KiB "
+        f"sent; ipvs stats --prometheus's work: {ms('render').strip()})",
+        f"  the text of a snapshot          {ms('text')}"
+        f"   (by prometheus-client: {ms('text_prometheus_client').strip()})",
         f"  resident memory after the runs: {results['rss_kib'] / 1024:.0f} MiB",
         f"  ratios: reload unchanged / parse {m['reload_unchanged'] / m['parse']:.2f}, "
         f"resync / snapshot {m['resync_nothing'] / m['snapshot']:.2f}, "
-        f"scrape / snapshot {m['scrape'] / m['snapshot']:.2f}",
+        f"scrape / snapshot {m['scrape'] / m['snapshot']:.2f}, "
+        f"prometheus-client's text / ours {m['text_prometheus_client'] / m['text']:.1f}",
     ]
     return "\n".join(lines)
 
