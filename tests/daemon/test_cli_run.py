@@ -53,3 +53,21 @@ def test_a_missing_file_fails_with_one_line(tmp_path: pathlib.Path) -> None:
     result = ipvs("run", str(tmp_path / "missing.yaml"))
     assert result.returncode == 2
     assert result.stderr == f"ipvs: {tmp_path / 'missing.yaml'}: No such file or directory\n"
+
+
+def test_notify_reaches_systemds_socket(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from ipvs.daemon import notify
+
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    assert not notify("READY=1")  # not under systemd: nothing to do
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(tmp_path / "notify"))
+        monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+        assert notify("READY=1")
+        assert sock.recv(100) == b"READY=1"
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "gone"))
+    assert not notify("STOPPING=1")  # a socket that went away is not an error

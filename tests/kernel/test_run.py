@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -260,8 +261,14 @@ def test_drift_is_repaired_within_the_resync_period(start: Any) -> None:
 
 
 @pytest.mark.parametrize("on_stop", ["keep", "remove"])
-def test_sigterm_leaves_or_removes_what_it_made(start: Any, on_stop: str) -> None:
-    with Topology(own_director=True) as topo:
+def test_sigterm_leaves_or_removes_what_it_made(
+    start: Any, on_stop: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    systemd.bind(str(tmp_path / "notify"))
+    systemd.settimeout(10)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+    with systemd, Topology(own_director=True) as topo:
         backends = [topo.add_backend(n) for n in ("web1", "web2")]
         with ipvs.Client(netns=topo.director_netns) as client:
             other = ipvs.Service.udp("10.99.0.1", 53)
@@ -270,7 +277,9 @@ def test_sigterm_leaves_or_removes_what_it_made(start: Any, on_stop: str) -> Non
                 config(backends, daemon=f"  on_stop: {on_stop}\n"), "--netns", topo.director_netns
             )
             assert sorted(requests(topo, 2)) == ["web1", "web2"]
+            assert systemd.recv(4096).startswith(b"READY=1\nSTATUS=1 services, 2 destinations")
             assert daemon.stop() == 0
+            assert systemd.recv(4096) == b"STOPPING=1"
             assert "stopped:" in daemon.log()
             table = client.snapshot()
         links = subprocess.run(
