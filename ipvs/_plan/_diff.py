@@ -114,7 +114,7 @@ class Plan(Sequence[Operation]):
         return "\n".join(lines)
 
     def with_addresses(self, changes: Sequence[AddressChange]) -> Plan:
-        """Return the plan with address steps (see :func:`ipvs._plan.address_changes`)."""
+        """Return the plan with address steps (an apply with a :class:`~ipvs.Binding` adds them)."""
         plan = attrs.evolve(self, addresses=tuple(changes))
         object.__setattr__(plan, "_exact_except", self._exact_except)
         return plan
