@@ -111,9 +111,10 @@ class Config:
         """What differs from ``other`` that only a restart can change.
 
         Returns:
-            The names of the settings (``bind``, ``metrics``).
+            The names of the settings (``bind``, ``metrics``, ``lock_timeout``).
         """
-        return [name for name in ("bind", "metrics") if getattr(self, name) != getattr(other, name)]
+        names = ("bind", "metrics", "lock_timeout")
+        return [name for name in names if getattr(self, name) != getattr(other, name)]
 
     def describe(self) -> str:
         """One line: how many services, destinations and checks."""

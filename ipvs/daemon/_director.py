@@ -201,9 +201,9 @@ class Director:
         """Read the file again (or take ``config``) and apply the difference.
 
         A file that cannot be read, or is invalid, or changes what needs a
-        restart (``bind``, ``daemon.metrics``), is refused with one log line;
-        an apply the kernel refuses is rolled back and logged. Either way
-        the running table and configuration are kept.
+        restart (``bind``, ``daemon.metrics``, ``daemon.lock_timeout``), is
+        refused with one log line; an apply the kernel refuses is rolled back
+        and logged. Either way the running table and configuration are kept.
 
         Args:
             config: the new configuration (default: read :attr:`path`).

@@ -286,8 +286,8 @@ def test_load_config_names_a_missing_file(tmp_path: pathlib.Path) -> None:
 def test_restart_needed_names_what_a_reload_cannot_change() -> None:
     a = config_from_dict({"bind": True, "daemon": {"metrics": True}})
     assert a.restart_needed(config_from_dict({"bind": True, "daemon": {"metrics": True}})) == []
-    b = config_from_dict({"bind": "ipvs1", "daemon": {"resync": 5}})
-    assert a.restart_needed(b) == ["bind", "metrics"]
+    b = config_from_dict({"bind": "ipvs1", "daemon": {"resync": 5, "lock_timeout": 1}})
+    assert a.restart_needed(b) == ["bind", "metrics", "lock_timeout"]
 
 
 def test_the_documented_example_is_valid() -> None:
