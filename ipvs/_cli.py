@@ -366,7 +366,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
     with _client(args) as client:
         while True:
             table = client.snapshot()
-            if args.json:
+            if args.prometheus:
+                from ipvs.daemon import render
+
+                sys.stdout.write(render(args.netns, table=table))
+            elif args.json:
                 _json(_table_doc(table, stats=True))
             else:
                 text = ipvsadm.listing(
@@ -380,6 +384,15 @@ def cmd_stats(args: argparse.Namespace) -> int:
             if not args.watch or (args.count and count >= args.count):
                 return EXIT_OK
             time.sleep(args.watch)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ipvs import daemon
+
+    if args.check:
+        _out(args, f"{args.config}: {daemon.check(args.config).describe()}")
+        return EXIT_OK
+    return daemon.run(args.config, netns=args.netns)
 
 
 def cmd_flush(args: argparse.Namespace) -> int:
@@ -581,6 +594,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--watch", type=_seconds, metavar="SECONDS", help="repeat every SECONDS")
     p.add_argument("--count", type=_count, default=0, help="stop after COUNT rounds (0: never)")
     p.add_argument("--rate", action="store_true", help="rates instead of counters")
+    p.add_argument(
+        "--prometheus", action="store_true", help="Prometheus text format (as ipvs run serves)"
+    )
+
+    p = add("run", cmd_run, "run a director: apply CONFIG, health checks, reload on SIGHUP")
+    p.add_argument("config", help="the configuration: a table document with checks (YAML, JSON)")
+    p.add_argument("--check", action="store_true", help="check CONFIG and exit")
 
     add("flush", cmd_flush, "delete every service (ipvsadm -C)")
     p = add("zero", cmd_zero, "zero counters (ipvsadm -Z [-t|-u|-f ...])")

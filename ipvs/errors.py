@@ -19,10 +19,12 @@ Where a standard library exception fits, the class also derives from it, so
     ├── BatchError                         some operations of a batch failed
     ├── ApplyError                         a plan failed and was rolled back
     │   ├── ConflictError                  another writer changed the kernel
-    │   └── RollbackError                  undoing failed too: state unknown
+    │   ├── RollbackError                  undoing failed too: state unknown
+    │   └── AddressError                   binding a service address failed
     ├── SnapshotUnstable                   the table kept changing while it was read
     ├── LockTimeout (TimeoutError)         another writer held the namespace's lock too long
     ├── NetnsError (OSError)               a network namespace cannot be entered
+    ├── MissingDependency (ImportError)    an optional package is not installed
     ├── SandboxError                       the sandbox kernel failed
     │   ├── SandboxUnavailable (FileNotFoundError)
     │   └── SandboxTimeout (TimeoutError)
@@ -41,6 +43,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 __all__ = [
+    "AddressError",
     "ApplyError",
     "BatchError",
     "ConflictError",
@@ -57,6 +60,7 @@ __all__ = [
     "InvalidArgument",
     "KernelError",
     "LockTimeout",
+    "MissingDependency",
     "NetnsError",
     "OutcomeUnknown",
     "RollbackError",
@@ -353,6 +357,40 @@ class RollbackError(ApplyError):
         )
 
 
+class AddressError(ApplyError):
+    """Binding or unbinding a service address (or making its interface) failed.
+
+    Every step of the apply that had been made was undone, the kernel's
+    operations and the address steps alike, unless :attr:`rollback_failures`
+    says otherwise (then the state is unknown: take a snapshot).
+
+    Attributes:
+        operation: the address step that failed (see :class:`ipvs.Binding`).
+        error: the kernel's error for it.
+        failures: empty (no operation of the plan failed).
+        rollback_failures: the undoing steps that failed, with their errors.
+    """
+
+    def __init__(
+        self,
+        plan: _Plan,
+        change: _Operation,
+        error: KernelError,
+        rollback_failures: Sequence[tuple[Any, KernelError]] = (),
+    ) -> None:
+        self.plan = plan
+        self.failures = {}
+        self.operation = change
+        self.error = error
+        self.rollback_failures = list(rollback_failures)
+        if self.rollback_failures:
+            shown = "; ".join(f"{op.describe()}: {err}" for op, err in self.rollback_failures[:3])
+            note = f"rolling back failed too, the state is unknown: {shown}"
+        else:
+            note = "all applied operations were rolled back"
+        IPVSError.__init__(self, f"{change.describe()}: {error}; {note}")
+
+
 class SnapshotUnstable(IPVSError):
     """The table kept changing while it was read; no consistent snapshot was possible.
 
@@ -373,6 +411,14 @@ class LockTimeout(IPVSError, TimeoutError):
 
 class NetnsError(IPVSError, OSError):
     """Entering, creating or leaving a network namespace failed."""
+
+
+class MissingDependency(IPVSError, ImportError):
+    """A feature needs an optional package that is not installed.
+
+    The message names the package and the extra that installs it, e.g.
+    ``pip install 'ipvs[run]'``.
+    """
 
 
 class SandboxError(IPVSError):

@@ -20,6 +20,7 @@ from ipvs._client._flows import Flow, PipelineStep, Together
 from ipvs._client._lock import take_async, with_loopback_hint, writers_lock
 from ipvs._client._socket import DEFAULT_RCVBUF, DEFAULT_SNDBUF, NetlinkSocket
 from ipvs._client._sync import _grouped, daemon_state
+from ipvs._client._vips import ChangeLinks, Links, ReadLink, binding, require
 from ipvs._model import (
     Connection,
     DaemonState,
@@ -31,7 +32,7 @@ from ipvs._model import (
     Table,
     Timeouts,
 )
-from ipvs._plan import ApplyResult, Drain, Plan, ReapResult, Scope, Transaction
+from ipvs._plan import ApplyResult, Binding, Drain, Plan, ReapResult, Scope, Transaction
 from ipvs.errors import FamilyUnknown, IPVSError, KernelError, OutcomeUnknown
 from ipvs.netlink import Conversation, Exchange, Pipeline, Write
 
@@ -93,6 +94,7 @@ class AsyncClient:
             os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC) if netns is None else -1
         )
         self._sock = NetlinkSocket(netns, rcvbuf=rcvbuf, sndbuf=sndbuf, blocking=False)
+        self._links = Links(netns)
         self._conv = Conversation()
         self._lock: asyncio.Lock | None = None
         self._yielded = time.monotonic()
@@ -107,6 +109,7 @@ class AsyncClient:
             os.close(self._home)
             self._home = -1
         self._sock.close()
+        self._links.close()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -280,6 +283,8 @@ class AsyncClient:
                     value, error = await self._pipeline(step), None
                 elif isinstance(step, Together):
                     value, error = await self._together(step), None
+                elif isinstance(step, (ReadLink, ChangeLinks)):
+                    value, error = await asyncio.to_thread(self._links.run_blocking, step), None
                 else:
                     value, error = await self._exchange(step), None
             except IPVSError as exc:
@@ -408,9 +413,13 @@ class AsyncClient:
         current: Table | None = None,
         verify: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        bind: Binding | str | None = None,
     ) -> ApplyResult:
         """As :meth:`ipvs.Client.apply`."""
         _checks.apply_args(desired, current, scope, progress)
+        binding_ = binding(bind)
+        if binding_ is not None:
+            require()
         return await self._drive(
             lambda c: _flows.apply(
                 c,
@@ -421,6 +430,7 @@ class AsyncClient:
                 current=current,
                 verify=verify,
                 progress=progress,
+                bind=binding_,
             ),
             write=True,
         )
@@ -434,8 +444,10 @@ class AsyncClient:
     ) -> ApplyResult:
         """As :meth:`ipvs.Client.apply_plan`."""
         _checks.plan_arg(plan, progress)
+        if plan.addresses:
+            require()
         return await self._drive(
-            lambda c: _flows.apply_plan(c, plan, verify=verify, progress=progress)
+            lambda c: _flows.apply_plan(c, plan, verify=verify, progress=progress), write=True
         )
 
     def transaction(self, current: Table | None = None) -> Transaction:

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import errno as E
 import logging
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
+from ipvs._client._vips import Changed, ChangeLinks, ReadLink
 from ipvs._model import Service, ServiceEntry, ServiceKey, Table, key_of
 from ipvs._plan import (
     AddDestination,
+    AddressChange,
     AddService,
     ApplyResult,
+    Binding,
     DeleteDestination,
     DeleteService,
     Drain,
@@ -33,17 +36,24 @@ from ipvs._plan import (
     Scope,
     UpdateDestination,
     UpdateService,
+    address_changes,
+    after_services,
+    before_services,
     diff,
     failure_error,
     gc_paused,
     reap_decisions,
     rollback_operations,
+    undo_changes,
 )
 from ipvs.errors import (
+    AddressError,
+    ApplyError,
     ConflictError,
     DecodeError,
     DestinationNotFound,
     KernelError,
+    RollbackError,
     ServiceNotFound,
     SnapshotUnstable,
     ValidationError,
@@ -98,7 +108,7 @@ class Together:
         self.exchanges = exchanges
 
 
-Step = Exchange[Any] | PipelineStep | Together
+Step = Exchange[Any] | PipelineStep | Together | ReadLink | ChangeLinks
 Flow = Generator[Step, Any, T]
 
 _WRITE_OF: dict[type[Any], Callable[[Any], Write]] = {
@@ -347,10 +357,10 @@ def apply_plan(
     if not isinstance(plan, Plan):
         raise ValidationError(f"apply_plan: expected a Plan, got {type(plan).__name__}")
     ops = plan.operations
-    if not ops:
+    if not plan:
         return ApplyResult(plan=plan, table=plan.current, drains=plan.drains)
     keys = _touched(plan)
-    if checked:
+    if checked or not keys:
         before = {k: plan.current.get(k) for k in keys}
     else:
         before = yield from observe(conv, keys)
@@ -361,8 +371,9 @@ def apply_plan(
             raise
     log.info("apply: sending %s", plan.summary().removeprefix("Plan: ").rstrip("."))
     if log.isEnabledFor(logging.DEBUG):
-        for op in ops:
+        for op in (*before_services(plan.addresses), *ops, *after_services(plan.addresses)):
             log.debug("apply: %s", op.describe())
+    bound = yield from _bind(conv, plan, before_services(plan.addresses), [])
     failures = yield from send_writes(conv, plan_writes(ops), progress)
     if failures:
         inverse = rollback_operations(ops, failures, before)
@@ -375,13 +386,72 @@ def apply_plan(
             len(inverse),
         )
         rollback_failures = yield from send_writes(conv, plan_writes(inverse))
-        error = failure_error(plan, failures, inverse, rollback_failures)
+        unbound = yield from _unbind(bound)
+        error: ApplyError
+        if unbound:
+            shown = [(inverse[i], err) for i, err in sorted(rollback_failures.items())]
+            error = RollbackError(plan, failures, shown + unbound)
+        else:
+            error = failure_error(plan, failures, inverse, rollback_failures)
         log.info("apply: %s", error)
         raise error
+    yield from _bind(conv, plan, after_services(plan.addresses), bound, before)
     table = plan.expected()
     if verify:
         yield from _verify(conv, plan, table)
     return ApplyResult(plan=plan, table=table, drains=plan.drains)
+
+
+def _unbind(done: list[AddressChange]) -> Flow[list[tuple[AddressChange, KernelError]]]:
+    """Undo address steps that were made; the steps that failed, with their errors."""
+    failed: list[tuple[AddressChange, KernelError]] = []
+    remaining = undo_changes(done)
+    while remaining:  # go on past a failure: undo as much as can be undone
+        result = yield ChangeLinks(remaining)
+        if result.failed is None or result.error is None:
+            break
+        failed.append((result.failed, result.error))
+        remaining = remaining[remaining.index(result.failed) + 1 :]
+    return failed
+
+
+def _bind(
+    conv: Conversation,
+    plan: Plan,
+    changes: list[AddressChange],
+    bound: list[AddressChange],
+    sent: Mapping[ServiceKey, ServiceEntry | None] | None = None,
+) -> Flow[list[AddressChange]]:
+    """Make address steps; on a failure undo them, the operations and ``bound``, then raise.
+
+    Args:
+        conv: the conversation.
+        plan: the plan.
+        changes: the steps to make now.
+        bound: the steps made before the operations (undone on failure).
+        sent: None while the operations are not sent yet; after, what the
+            kernel held before them (to undo them).
+
+    Returns:
+        The steps that changed something, after ``bound``.
+    """
+    if not changes:
+        return bound
+    result: Changed = yield ChangeLinks(changes)
+    if result.failed is None:
+        return bound + result.done
+    assert result.error is not None
+    log.info("apply: %s failed: %s; rolling back", result.failed.describe(), result.error)
+    undone = yield from _unbind(result.done)
+    failed: list[tuple[Any, KernelError]] = list(undone)
+    if sent is not None and plan.operations:
+        inverse = rollback_operations(plan.operations, {}, sent)
+        errors = yield from send_writes(conv, plan_writes(inverse))
+        failed += [(inverse[i], err) for i, err in sorted(errors.items())]
+    failed += yield from _unbind(bound)
+    error = AddressError(plan, result.failed, result.error, failed)
+    log.info("apply: %s", error)
+    raise error
 
 
 def _check_current(plan: Plan, observed: dict[ServiceKey, ServiceEntry | None]) -> None:
@@ -431,8 +501,9 @@ def apply(
     current: Table | None = None,
     verify: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    bind: Binding | None = None,
 ) -> Flow[ApplyResult]:
-    """Snapshot (unless ``current`` is given), diff, and apply the plan."""
+    """Snapshot (unless ``current`` is given), diff, read the binding's interface, apply."""
     if not isinstance(desired, Table):
         raise ValidationError(f"apply: desired must be a Table, got {type(desired).__name__}")
     if current is not None and not isinstance(current, Table):
@@ -441,6 +512,9 @@ def apply(
     if current is None:
         current = yield from snapshot(conv)
     plan = diff(current, desired, scope=scope, drain=drain)
+    if bind is not None:
+        link = yield ReadLink(bind.interface)
+        plan = plan.with_addresses(address_changes(current, desired, plan.scope, bind, link))
     if dry_run:
         return ApplyResult(plan=plan, table=current, applied=False, drains=plan.drains)
     return (yield from apply_plan(conv, plan, verify=verify, progress=progress, checked=checked))

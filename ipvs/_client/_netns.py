@@ -21,6 +21,7 @@ from ipvs.errors import NetnsError, ValidationError
 
 __all__ = [
     "NETNS_RUN_DIR",
+    "Pinned",
     "create_named",
     "current_path",
     "entered",
@@ -295,3 +296,42 @@ def remove_named(name: str) -> None:
         pass
     except OSError as exc:
         raise NetnsError(exc.errno or 0, f"cannot remove {path}: {exc.strerror}") from exc
+
+
+class Pinned:
+    """A network namespace that any thread can enter later.
+
+    Args:
+        netns: a name or path; None pins the calling thread's namespace (a
+            file descriptor of it is held open until :meth:`close`).
+    """
+
+    def __init__(self, netns: str | os.PathLike[str] | None) -> None:
+        self._fd = -1
+        if netns is None:
+            self._fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+            self.path = f"/proc/self/fd/{self._fd}"
+        else:
+            self.path = os.fspath(netns)
+        self._own = netns is None
+
+    @property
+    def closed(self) -> bool:
+        """True once a pinned namespace of the caller was let go."""
+        return self._own and self._fd < 0
+
+    def entered(self) -> Any:
+        """A context manager that runs its block inside the namespace.
+
+        Raises:
+            NetnsError: it was closed, or cannot be entered.
+        """
+        if self.closed:
+            raise NetnsError(0, "the network namespace was let go")
+        return entered(self.path)
+
+    def close(self) -> None:
+        """Let the namespace go (idempotent)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

@@ -14,6 +14,7 @@ from ipvs._client._connections import read_connections
 from ipvs._client._flows import Flow, PipelineStep, Together
 from ipvs._client._lock import take, with_loopback_hint, writers_lock
 from ipvs._client._socket import DEFAULT_RCVBUF, DEFAULT_SNDBUF, NetlinkSocket
+from ipvs._client._vips import ChangeLinks, Links, ReadLink, binding, require
 from ipvs._model import (
     Connection,
     DaemonState,
@@ -25,7 +26,7 @@ from ipvs._model import (
     Table,
     Timeouts,
 )
-from ipvs._plan import ApplyResult, Drain, Plan, ReapResult, Scope, Transaction
+from ipvs._plan import ApplyResult, Binding, Drain, Plan, ReapResult, Scope, Transaction
 from ipvs.errors import FamilyUnknown, IPVSError, KernelError, OutcomeUnknown, ValidationError
 from ipvs.netlink import Conversation, Exchange, Pipeline, Write
 
@@ -116,6 +117,7 @@ class Client:
             os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC) if netns is None else -1
         )
         self._sock = NetlinkSocket(netns, rcvbuf=rcvbuf, sndbuf=sndbuf)
+        self._links = Links(netns)
         self._conv = Conversation()
         self._lock = threading.RLock()
 
@@ -130,6 +132,7 @@ class Client:
             self._home = -1
         with self._lock:
             self._sock.close()
+            self._links.close()
 
     def __enter__(self) -> Client:
         return self
@@ -270,6 +273,8 @@ class Client:
                     value, error = self._pipeline(step), None
                 elif isinstance(step, Together):
                     value, error = self._together(step), None
+                elif isinstance(step, (ReadLink, ChangeLinks)):
+                    value, error = self._links.run(step), None
                 else:
                     value, error = self._exchange(step), None
             except IPVSError as exc:
@@ -532,6 +537,7 @@ class Client:
         current: Table | None = None,
         verify: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        bind: Binding | str | None = None,
     ) -> ApplyResult:
         """Make the kernel match ``desired``, all or nothing.
 
@@ -547,17 +553,28 @@ class Client:
                 result's ``table``), to skip the snapshot.
             verify: read the touched services back after applying.
             progress: called with (operations sent, total) while sending.
+            bind: also bind the services' addresses to a dummy interface
+                (a :class:`~ipvs.Binding`, or an interface name): the plan's
+                :attr:`~ipvs.Plan.addresses`. Needs pyroute2.
 
         Returns:
             The plan, the new known state and the pending drains.
 
         Raises:
             ApplyError: an operation failed; everything was rolled back.
+            AddressError: binding or unbinding an address failed; everything
+                was rolled back.
             ConflictError: the kernel did not hold the state the plan assumed.
             RollbackError: the rollback failed too.
-            ValidationError: ``desired`` is outside ``scope``.
+            ValidationError: ``desired`` is outside ``scope``, or the binding's
+                interface exists and is not a dummy one.
+            MissingDependency: ``bind`` is given and pyroute2 is not installed
+                (nothing was sent).
         """
         _checks.apply_args(desired, current, scope, progress)
+        binding_ = binding(bind)
+        if binding_ is not None:
+            require()
         return self._drive(
             lambda c: _flows.apply(
                 c,
@@ -568,6 +585,7 @@ class Client:
                 current=current,
                 verify=verify,
                 progress=progress,
+                bind=binding_,
             ),
             write=True,
         )
@@ -592,10 +610,15 @@ class Client:
         Raises:
             ConflictError: the kernel was not in the state the plan assumed; rolled back.
             ApplyError: an operation failed; rolled back.
+            AddressError: an address step failed; rolled back.
             RollbackError: rolling back failed too.
             OutcomeUnknown: replies were lost; the state is unknown.
+            MissingDependency: the plan has address steps and pyroute2 is
+                not installed (nothing was sent).
         """
         _checks.plan_arg(plan, progress)
+        if plan.addresses:
+            require()
         return self._drive(
             lambda c: _flows.apply_plan(c, plan, verify=verify, progress=progress), write=True
         )

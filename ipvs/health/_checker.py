@@ -23,7 +23,7 @@ import attrs
 
 from ipvs._client._async import AsyncClient
 from ipvs._model import DestinationKey, ServiceKey, Table
-from ipvs._plan import ApplyResult
+from ipvs._plan import ApplyResult, Binding, Scope
 from ipvs.errors import ConflictError, IPVSError, ValidationError
 from ipvs.health._checks import Check, CommandCheck
 from ipvs.health._config import CheckedService, Hook
@@ -157,11 +157,20 @@ class HealthChecker:
     hooks of the configuration) and are logged to the ``ipvs.health``
     logger. Stopping leaves the kernel as it is.
 
+    While it runs, :meth:`reconfigure` changes the services it keeps (the
+    checks that stay keep their state), and :meth:`resync` compares the
+    kernel with what it should hold and repairs what others changed. Every
+    apply of the checker runs one at a time.
+
     Args:
         client: the client; probes run in its namespace (``client.netns``).
             The checker does not close it.
         services: the services to keep (:class:`CheckedService`).
         retry_delay: seconds before applying again after a failure.
+        bind: also bind the services' addresses to a dummy interface (a
+            :class:`~ipvs.Binding`, or an interface name), at the start,
+            on :meth:`reconfigure` and on :meth:`resync` (changes of health
+            never change which services exist).
 
     Raises:
         ValidationError: the configuration is invalid (a service listed twice).
@@ -182,12 +191,19 @@ class HealthChecker:
         services: Iterable[CheckedService],
         *,
         retry_delay: float = 1.0,
+        bind: Binding | str | None = None,
     ) -> None:
         self.client = client
         self.model = HealthModel(services)
         if not isinstance(retry_delay, (int, float)) or retry_delay <= 0:
             raise ValidationError(f"retry_delay must be positive, got {retry_delay!r}")
         self.retry_delay = float(retry_delay)
+        if isinstance(bind, str):
+            bind = Binding(interface=bind)
+        if bind is not None and not isinstance(bind, Binding):
+            raise ValidationError(f"bind: expected a Binding or an interface name, got {bind!r}")
+        self.bind: Binding | None = bind
+        self._applying: asyncio.Lock | None = None
         self._scope = self.model.scope()
         self._known: Table | None = None
         self._pending: list[HealthEvent] = []
@@ -195,7 +211,7 @@ class HealthChecker:
         self._halt: asyncio.Event | None = None
         self._streams: list[EventStream] = []
         self._callbacks: list[_Callback] = []
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: dict[tuple[ServiceKey, DestinationKey, int], asyncio.Task[None]] = {}
         self._reconciler: asyncio.Task[None] | None = None
         self._hooks: set[asyncio.Task[Any]] = set()
         self._state = "new"
@@ -321,20 +337,14 @@ class HealthChecker:
         """
         if self._state != "new":
             raise IPVSError(f"the health checker cannot start: it is {self._state}")
-        needs_nsenter = self.client.netns is not None and any(
-            isinstance(c, CommandCheck)
-            for s in self.model.services
-            for m in s.destinations
-            for c in m.checks
-        )
-        if needs_nsenter and shutil.which("nsenter") is None:
-            raise IPVSError("command checks in a network namespace need nsenter (util-linux)")
+        self._check_nsenter(self.model)
         self._state = "starting"
         try:
             self._known = await self.client.snapshot()
             now = time.monotonic()
             events = self.model.initial_events(now)
-            await self._apply()
+            async with self._lock():
+                await self._apply(full=True)
         except BaseException:
             self._state = "new"
             raise
@@ -350,13 +360,123 @@ class HealthChecker:
         self._log(events)
         self._publish([attrs.evolve(e, applied_at=applied_at) for e in events])
         self._reconciler = asyncio.ensure_future(self._reconcile())
-        for config in self.model.services:
-            for member in config.destinations:
-                for index, check in enumerate(member.checks):
-                    task = asyncio.ensure_future(
-                        self._probe_loop(config.key, member.destination.key, index, check)
-                    )
-                    self._tasks.append(task)
+        await self._start_probes(HealthModel([]))
+
+    def _check_nsenter(self, model: HealthModel) -> None:
+        needs_nsenter = self.client.netns is not None and any(
+            isinstance(c, CommandCheck)
+            for s in model.services
+            for m in s.destinations
+            for c in m.checks
+        )
+        if needs_nsenter and shutil.which("nsenter") is None:
+            raise IPVSError("command checks in a network namespace need nsenter (util-linux)")
+
+    async def _start_probes(self, previous: HealthModel) -> None:
+        """Probe what the model checks: keep the tasks of checks that stay, end the others."""
+        wanted: dict[tuple[ServiceKey, DestinationKey, int], Check] = {
+            (config.key, member.key, index): check
+            for config in self.model.services
+            for member in config.destinations
+            for index, check in enumerate(member.checks)
+        }
+        before: dict[tuple[ServiceKey, DestinationKey, int], Check] = {
+            (config.key, member.key, index): check
+            for config in previous.services
+            for member in config.destinations
+            for index, check in enumerate(member.checks)
+        }
+        retired = [
+            task
+            for key, task in self._tasks.items()
+            if key not in wanted or before.get(key) != wanted[key]
+        ]
+        self._tasks = {k: t for k, t in self._tasks.items() if t not in retired}
+        for task in retired:
+            task.cancel()
+        for key, check in wanted.items():
+            if key not in self._tasks:
+                self._tasks[key] = asyncio.ensure_future(self._probe_loop(*key, check))
+        if retired:
+            await asyncio.gather(*retired, return_exceptions=True)
+
+    def _lock(self) -> asyncio.Lock:
+        if self._applying is None:
+            self._applying = asyncio.Lock()
+        return self._applying
+
+    async def reconfigure(self, services: Iterable[CheckedService]) -> ApplyResult | None:
+        """Keep other services, or the same ones with other settings, while running.
+
+        One apply makes the kernel match: services no longer listed are
+        deleted, new ones added (their checks in their initial states),
+        changed ones updated. Every check that stays (same service,
+        destination, position and settings) keeps its state and its probe
+        schedule; a service that stays keeps its quorum. If the apply
+        fails, the checker goes on with the configuration it had.
+
+        Args:
+            services: the services to keep from now on.
+
+        Returns:
+            The apply's result (None if the kernel needed no change).
+
+        Raises:
+            ValidationError: the configuration is invalid; nothing changed.
+            IPVSError: the checker is not running, or the apply failed (the
+                error of :meth:`~ipvs.AsyncClient.apply`; it was rolled back).
+        """
+        if self._state != "running":
+            raise IPVSError(f"the health checker cannot be reconfigured: it is {self._state}")
+        async with self._lock():
+            previous = self.model
+            model = HealthModel(services, previous=previous)
+            self._check_nsenter(model)
+            scope = Scope.keys({*previous.keys(), *model.keys()})
+            try:
+                result = await self._apply(full=True, model=model, scope=scope)
+            except BaseException:
+                self._known = None  # a snapshot next time
+                raise
+            self.model = model
+            self._scope = model.scope()
+            events = model.changes_since(previous, time.monotonic())
+            applied_at = time.monotonic()
+            await self._start_probes(previous)
+        added = len(set(model.keys()) - set(previous.keys()))
+        removed = len(set(previous.keys()) - set(model.keys()))
+        logger.info(
+            "health checker reconfigured: %d services (%d added, %d removed)",
+            len(model.services),
+            added,
+            removed,
+        )
+        self._log(events)
+        self._publish([attrs.evolve(e, applied_at=applied_at) for e in events])
+        return result
+
+    async def resync(self) -> ApplyResult | None:
+        """Compare the kernel with what the checker keeps, and repair the differences.
+
+        A snapshot replaces the known state; the checker's services (and
+        with a binding, its interface's addresses) are made as they should
+        be: what another writer deleted or changed within them is put back.
+
+        Returns:
+            The apply's result (None if nothing differed).
+
+        Raises:
+            IPVSError: the checker is not running, or reading or applying failed.
+        """
+        if self._state != "running":
+            raise IPVSError(f"the health checker cannot resync: it is {self._state}")
+        async with self._lock():
+            self._known = await self.client.snapshot()
+            try:
+                return await self._apply(full=True)
+            except BaseException:
+                self._known = None
+                raise
 
     async def stop(self) -> None:
         """Stop probing, apply what is still pending, end the event streams.
@@ -367,9 +487,10 @@ class HealthChecker:
         if self._state != "running":
             return
         self._state = "stopping"
-        for task in self._tasks:
+        tasks = list(self._tasks.values())
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
         assert self._wake is not None and self._halt is not None
         assert self._reconciler is not None
@@ -408,6 +529,7 @@ class HealthChecker:
         target = check.target(
             service, member.destination, os.fspath(netns) if netns is not None else None
         )
+        me = asyncio.current_task()
         start = loop.time()
         # The state is checked as well as cancellation: before Python 3.12,
         # asyncio.wait_for can swallow a cancellation that comes as the probe ends.
@@ -417,6 +539,8 @@ class HealthChecker:
                 await asyncio.sleep(delay)
             start = loop.time()
             outcome = await probe(check, target)
+            if self._tasks.get((service, destination, index)) is not me:
+                return  # retired by a reconfiguration
             now = time.monotonic()
             try:
                 events = self.model.record(service, destination, index, outcome, now)
@@ -463,7 +587,8 @@ class HealthChecker:
             wake.clear()
             events, self._pending = self._pending, []
             try:
-                await self._apply()
+                async with self._lock():
+                    await self._apply()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -484,15 +609,35 @@ class HealthChecker:
             if self._state != "running" and not self._pending:
                 return
 
-    async def _apply(self) -> None:
-        """Apply the desired table with the known state; on a conflict, snapshot and retry once."""
+    async def _apply(
+        self,
+        *,
+        full: bool = False,
+        model: HealthModel | None = None,
+        scope: Scope | None = None,
+    ) -> ApplyResult | None:
+        """Apply the desired table with the known state; on a conflict, snapshot and retry once.
+
+        Args:
+            full: also bind addresses (when the checker has a binding).
+            model: the model to apply (default: the checker's).
+            scope: the services the apply may touch (default: the model's);
+                those the model does not keep are deleted.
+
+        Returns:
+            The result, or None when nothing had to change.
+        """
+        model = model if model is not None else self.model
+        scope = scope if scope is not None else self._scope
+        bind = self.bind if full else None
+        extra: dict[str, Any] = {"bind": bind} if bind is not None else {}
         if self._known is None:
             self._known = await self.client.snapshot()
-        desired = self.model.desired(self._known)
-        if desired is self._known:
-            return
+        desired = self._desired(model, scope)
+        if desired is self._known and bind is None:
+            return None
         try:
-            result = await self.client.apply(desired, current=self._known, scope=self._scope)
+            result = await self.client.apply(desired, current=self._known, scope=scope, **extra)
         except ConflictError as exc:
             logger.warning(
                 "the kernel changed behind the health checker (%s); "
@@ -500,9 +645,16 @@ class HealthChecker:
                 exc,
             )
             self._known = await self.client.snapshot()
-            desired = self.model.desired(self._known)
-            result = await self.client.apply(desired, current=self._known, scope=self._scope)
+            desired = self._desired(model, scope)
+            result = await self.client.apply(desired, current=self._known, scope=scope, **extra)
         self._record(result)
+        return result if result.plan else None
+
+    def _desired(self, model: HealthModel, scope: Scope) -> Table:
+        assert self._known is not None
+        if model is self.model and scope is self._scope:
+            return model.desired(self._known)  # the scope holds exactly the model's services
+        return _desired(model, self._known, scope)
 
     def _record(self, result: ApplyResult) -> None:
         self._known = result.table
@@ -511,3 +663,12 @@ class HealthChecker:
             logger.info("applied %d operations: %s", len(result.plan), result.plan.summary())
             for op in result.plan:
                 logger.debug("  %s", op.describe())
+
+
+def _desired(model: HealthModel, known: Table, scope: Scope) -> Table:
+    """The table to apply: the model's services as they should be, others in scope deleted."""
+    table = model.desired(known)
+    kept = set(model.keys())
+    for key in [k for k in known if k not in kept and scope(k)]:
+        table = table.without_service(key)
+    return table

@@ -204,6 +204,15 @@ class _Member:
         self.statuses = [CheckStatus(up=c.initial is State.UP) for c in config.checks]
         self.dynamic: int | None = None
 
+    def carry(self, old: _Member) -> None:
+        """Take the states of the checks that stay from the member's previous configuration."""
+        before = old.config.checks
+        for index, check in enumerate(self.config.checks):
+            if index < len(before) and before[index] == check:
+                self.statuses[index] = old.statuses[index]
+                if isinstance(check, CommandCheck) and check.dynamic_weight:
+                    self.dynamic = old.dynamic
+
     @property
     def up(self) -> bool:
         return all(s.up for s in self.statuses)
@@ -223,6 +232,12 @@ class HealthModel:
 
     Args:
         services: the checked services (each key at most once).
+        previous: a model whose states to keep (a configuration reloaded):
+            each check that stays (same service, destination, position and
+            settings) keeps its state and counters, a command check's
+            weight stays with it, and a service that stays keeps its quorum
+            (then decided again with its new settings). Everything new
+            starts in its initial state.
 
     Raises:
         ValidationError: a service is listed twice.
@@ -243,20 +258,39 @@ class HealthModel:
         0
     """
 
-    def __init__(self, services: Iterable[CheckedService]) -> None:
+    def __init__(
+        self, services: Iterable[CheckedService], *, previous: HealthModel | None = None
+    ) -> None:
         self.services: tuple[CheckedService, ...] = tuple(services)
         self._configs: dict[ServiceKey, CheckedService] = {}
         self._members: dict[ServiceKey, dict[DestinationKey, _Member]] = {}
         self._quorum: dict[ServiceKey, bool] = {}
+        self._entries: dict[ServiceKey, ServiceEntry] = {}  # entry(), until a state changes
+        if previous is not None and not isinstance(previous, HealthModel):
+            raise ValidationError(f"previous: expected a HealthModel, got {previous!r}")
         for config in self.services:
             if not isinstance(config, CheckedService):
                 raise ValidationError(f"expected CheckedService objects, got {config!r}")
             if config.key in self._configs:
                 raise ValidationError(f"service {config.describe()} is listed twice")
             self._configs[config.key] = config
-            self._members[config.key] = {m.key: _Member(m) for m in config.destinations}
+            members = {m.key: _Member(m) for m in config.destinations}
+            self._members[config.key] = members
+            old = previous._members.get(config.key) if previous is not None else None
+            if old is not None:
+                for key, member in members.items():
+                    if key in old:
+                        member.carry(old[key])
             weight = self._weight(config.key)
-            self._quorum[config.key] = weight >= config.quorum + config.hysteresis
+            if previous is not None and config.key in previous._quorum:
+                self._quorum[config.key] = quorum_after(
+                    previous._quorum[config.key],
+                    weight,
+                    quorum=config.quorum,
+                    hysteresis=config.hysteresis,
+                )
+            else:
+                self._quorum[config.key] = weight >= config.quorum + config.hysteresis
 
     # -- queries -----------------------------------------------------------------------
 
@@ -333,8 +367,12 @@ class HealthModel:
         Raises:
             KeyError: no such service.
         """
-        states = {k: (m.up, m.weight) for k, m in self._members[key].items()}
-        return desired_entry(self._configs[key], states, self._quorum[key])
+        entry = self._entries.get(key)
+        if entry is None:
+            states = {k: (m.up, m.weight) for k, m in self._members[key].items()}
+            entry = desired_entry(self._configs[key], states, self._quorum[key])
+            self._entries[key] = entry
+        return entry
 
     def desired(self, current: Table) -> Table:
         """The table the kernel should hold: ``current`` with the checked services as wanted.
@@ -376,6 +414,51 @@ class HealthModel:
                         service=key,
                         weight=self._weight(key),
                         threshold=config.quorum + config.hysteresis,
+                        sorry_server=config.sorry_server,
+                    )
+                )
+        return events
+
+    def changes_since(self, previous: HealthModel, at: float) -> list[HealthEvent]:
+        """The quorum events of a new configuration, compared with the one it replaces.
+
+        A new service without quorum reports :class:`QuorumLost` (as at the
+        start); a service that stays and whose quorum changed (its settings
+        or destinations did) reports :class:`QuorumLost` or :class:`QuorumGained`.
+
+        Args:
+            previous: the model this one replaces (made with ``previous=``).
+            at: the time to put on the events.
+
+        Returns:
+            The events.
+        """
+        events: list[HealthEvent] = []
+        for key, config in self._configs.items():
+            now = self._quorum[key]
+            was = previous._quorum.get(key, True)
+            if now == was:
+                continue
+            weight = self._weight(key)
+            if now:
+                events.append(
+                    QuorumGained(
+                        at=at,
+                        service=key,
+                        weight=weight,
+                        threshold=config.quorum + config.hysteresis,
+                    )
+                )
+            else:
+                threshold = config.quorum + config.hysteresis
+                if key in previous._quorum:
+                    threshold = config.quorum - config.hysteresis
+                events.append(
+                    QuorumLost(
+                        at=at,
+                        service=key,
+                        weight=weight,
+                        threshold=threshold,
                         sorry_server=config.sorry_server,
                     )
                 )
@@ -430,6 +513,7 @@ class HealthModel:
         else:
             return events
         events += self._update_quorum(service, at)
+        self._entries.pop(service, None)  # the service's entry changes
         return events
 
     def _update_quorum(self, key: ServiceKey, at: float) -> list[HealthEvent]:
