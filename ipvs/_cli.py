@@ -458,8 +458,6 @@ def cmd_timeouts(args: argparse.Namespace) -> int:
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
-    import attrs
-
     from ipvs._model import SyncDaemon
     from ipvs.formats import ipvsadm
 
@@ -482,7 +480,9 @@ def cmd_daemon(args: argparse.Namespace) -> int:
             return EXIT_OK
         daemons = client.daemons()
     if args.json:
-        _json([attrs.asdict(d) for d in daemons])
+        from ipvs.formats.document import daemon_to_dict
+
+        _json([daemon_to_dict(d) for d in daemons])
     else:
         _out(args, ipvsadm.daemons_listing(daemons))
     return EXIT_OK

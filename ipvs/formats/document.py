@@ -61,6 +61,7 @@ from ipvs._model import (
     ServiceFlags,
     ServiceKey,
     Stats,
+    SyncDaemon,
     Table,
     TunnelFlags,
     TunnelType,
@@ -82,6 +83,7 @@ from ipvs.formats import decode_text
 __all__ = [
     "MAX_DEPTH",
     "MAX_DIGITS",
+    "daemon_to_dict",
     "plan_to_dict",
     "table_from_dict",
     "table_from_json",
@@ -621,6 +623,38 @@ def table_from_dict(document: Mapping[str, Any]) -> Table:
         services: expected a list, got a mapping (an empty table is written 'services: []')
     """
     return _Reader(None).table(document)
+
+
+def daemon_to_dict(daemon: SyncDaemon) -> dict[str, Any]:
+    """Export a connection-synchronisation daemon as a plain document.
+
+    Args:
+        daemon: the daemon, as :meth:`ipvs.Client.daemons` lists it.
+
+    Returns:
+        A JSON-ready dict: the state by name, the group as text (or None).
+
+    Raises:
+        ValidationError: ``daemon`` is not a :class:`~ipvs.SyncDaemon`.
+
+    Example:
+        >>> from ipvs import SyncDaemon
+        >>> from ipvs.formats.document import daemon_to_dict
+        >>> daemon_to_dict(SyncDaemon(state="backup", interface="eth0", sync_id=3))
+        {'state': 'backup', 'interface': 'eth0', 'sync_id': 3, 'max_length': 0, 'group': None, \
+'port': 0, 'ttl': 0}
+    """
+    if not isinstance(daemon, SyncDaemon):
+        raise ValidationError(f"expected a SyncDaemon, got {type(daemon).__name__}")
+    return {
+        "state": daemon.state.name.lower(),
+        "interface": daemon.interface,
+        "sync_id": daemon.sync_id,
+        "max_length": daemon.max_length,
+        "group": None if daemon.group is None else str(daemon.group),
+        "port": daemon.port,
+        "ttl": daemon.ttl,
+    }
 
 
 def table_to_dict(table: Table, *, stats: bool = False) -> dict[str, Any]:

@@ -365,3 +365,21 @@ def test_long_values_are_shown_short() -> None:
             {"services": [{"protocol": "tcp", "address": "10.0.0.1", "port": "9" * 10_000}]}
         )
     assert len(str(info.value)) < 150
+
+
+def test_daemon_to_dict_names_the_state() -> None:
+    import ipvs
+    from ipvs.formats.document import daemon_to_dict
+
+    daemon = ipvs.SyncDaemon(state="master", interface="eth0", group="ff02::1", port=8848)
+    assert daemon_to_dict(daemon) == {
+        "state": "master",
+        "interface": "eth0",
+        "sync_id": 0,
+        "max_length": 0,
+        "group": "ff02::1",
+        "port": 8848,
+        "ttl": 0,
+    }
+    with pytest.raises(ipvs.ValidationError, match="expected a SyncDaemon"):
+        daemon_to_dict("master")  # type: ignore[arg-type]

@@ -128,6 +128,10 @@ def test_flush_zero_timeouts_daemon_stats() -> None:
     started = ipvs("daemon", "start", "master", "--mcast-interface", "lo", "--syncid", "5")
     assert started.returncode == 0, started.stderr
     assert ipvs("daemon", "show").stdout == ipvsadm("-Ln", "--daemon")
+    (shown,) = json.loads(ipvs("daemon", "show", "--json").stdout)
+    assert shown["state"] == "master"  # by name, not the kernel's number
+    assert (shown["interface"], shown["sync_id"], shown["group"]) == ("lo", 5, "224.0.0.81")
+    assert all(isinstance(shown[k], int) for k in ("max_length", "port", "ttl"))
     assert ipvs("daemon", "stop", "master").returncode == 0
     assert ipvsadm("-Ln", "--daemon") == ""
     assert ipvs("flush").returncode == 0
