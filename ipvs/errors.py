@@ -7,6 +7,7 @@ Where a standard library exception fits, the class also derives from it, so
     IPVSError
     ├── ValidationError (ValueError)       bad input, refused before any system call
     ├── DecodeError (ValueError)           malformed bytes from the kernel or a caller
+    ├── FamilyUnknown                      a Conversation was asked for IPVS before the family
     ├── KernelError (OSError)              the kernel refused an operation; .errno
     │   ├── ServiceExists, DestinationExists, DaemonExists
     │   ├── ServiceNotFound, DestinationNotFound, DaemonNotFound (LookupError)
@@ -18,8 +19,12 @@ Where a standard library exception fits, the class also derives from it, so
     ├── BatchError                         some operations of a batch failed
     ├── ApplyError                         a plan failed and was rolled back
     │   ├── ConflictError                  another writer changed the kernel
-    │   └── RollbackError                  undoing failed too: state unknown
+    │   ├── RollbackError                  undoing failed too: state unknown
+    │   └── AddressError                   binding a service address failed
+    ├── SnapshotUnstable                   the table kept changing while it was read
+    ├── LockTimeout (TimeoutError)         another writer held the namespace's lock too long
     ├── NetnsError (OSError)               a network namespace cannot be entered
+    ├── MissingDependency (ImportError)    an optional package is not installed
     ├── SandboxError                       the sandbox kernel failed
     │   ├── SandboxUnavailable (FileNotFoundError)
     │   └── SandboxTimeout (TimeoutError)
@@ -38,6 +43,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 __all__ = [
+    "AddressError",
     "ApplyError",
     "BatchError",
     "ConflictError",
@@ -46,12 +52,15 @@ __all__ = [
     "DecodeError",
     "DestinationExists",
     "DestinationNotFound",
+    "FamilyUnknown",
     "HTTPError",
     "IPVSError",
     "IPVSPermissionError",
     "IPVSUnavailable",
     "InvalidArgument",
     "KernelError",
+    "LockTimeout",
+    "MissingDependency",
     "NetnsError",
     "OutcomeUnknown",
     "RollbackError",
@@ -61,6 +70,7 @@ __all__ = [
     "SchedulerNotFound",
     "ServiceExists",
     "ServiceNotFound",
+    "SnapshotUnstable",
     "TopologyError",
     "ValidationError",
     "error_for",
@@ -79,6 +89,13 @@ class DecodeError(IPVSError, ValueError):
     """Bytes received from the kernel (or given to a decoder) are malformed."""
 
 
+class FamilyUnknown(IPVSError):
+    """A request needs the IPVS family id, and the :class:`~ipvs.netlink.Conversation` has none.
+
+    Resolve it first: :meth:`ipvs.netlink.Conversation.resolve_family`.
+    """
+
+
 class KernelError(IPVSError, OSError):
     """The kernel rejected an operation.
 
@@ -86,6 +103,9 @@ class KernelError(IPVSError, OSError):
         errno: the positive errno the kernel returned.
         operation: the name of the operation, e.g. ``"add_service"``.
         object: the service, destination or other object concerned, or None.
+        kernel_message: the kernel's own explanation (its netlink extended
+            acknowledgement), or None when it sent none.
+        index: the operation's position in a batch or pipeline, or None.
     """
 
     def __init__(
@@ -101,7 +121,6 @@ class KernelError(IPVSError, OSError):
         self.operation = operation
         self.object = obj
         self.index: int | None = None
-        #: The kernel's own explanation (netlink extended acknowledgement), if it sent one.
         self.kernel_message = kernel_message
         text = message or os.strerror(errno)
         if kernel_message:
@@ -338,8 +357,68 @@ class RollbackError(ApplyError):
         )
 
 
+class AddressError(ApplyError):
+    """Binding or unbinding a service address (or making its interface) failed.
+
+    Every step of the apply that had been made was undone, the kernel's
+    operations and the address steps alike, unless :attr:`rollback_failures`
+    says otherwise (then the state is unknown: take a snapshot).
+
+    Attributes:
+        operation: the address step that failed (see :class:`ipvs.Binding`).
+        error: the kernel's error for it.
+        failures: empty (no operation of the plan failed).
+        rollback_failures: the undoing steps that failed, with their errors.
+    """
+
+    def __init__(
+        self,
+        plan: _Plan,
+        change: _Operation,
+        error: KernelError,
+        rollback_failures: Sequence[tuple[Any, KernelError]] = (),
+    ) -> None:
+        self.plan = plan
+        self.failures = {}
+        self.operation = change
+        self.error = error
+        self.rollback_failures = list(rollback_failures)
+        if self.rollback_failures:
+            shown = "; ".join(f"{op.describe()}: {err}" for op, err in self.rollback_failures[:3])
+            note = f"rolling back failed too, the state is unknown: {shown}"
+        else:
+            note = "all applied operations were rolled back"
+        IPVSError.__init__(self, f"{change.describe()}: {error}; {note}")
+
+
+class SnapshotUnstable(IPVSError):
+    """The table kept changing while it was read; no consistent snapshot was possible.
+
+    The kernel answers long dumps in several parts and resumes each by
+    position, so a dump that others write to meanwhile can repeat or skip
+    entries. A snapshot re-reads such parts until two reads agree; this error
+    means they never did within the allowed attempts.
+    """
+
+
+class LockTimeout(IPVSError, TimeoutError):
+    """Another writer held the IPVS lock of the network namespace for too long.
+
+    Writers that use this library take an advisory lock per network namespace
+    (as ``iptables -w`` takes ``xtables.lock``); see ``Client(lock_timeout=...)``.
+    """
+
+
 class NetnsError(IPVSError, OSError):
     """Entering, creating or leaving a network namespace failed."""
+
+
+class MissingDependency(IPVSError, ImportError):
+    """A feature needs an optional package that is not installed.
+
+    The message names the package and the extra that installs it, e.g.
+    ``pip install 'ipvs[run]'``.
+    """
 
 
 class SandboxError(IPVSError):

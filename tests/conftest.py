@@ -19,14 +19,25 @@ from __future__ import annotations
 import functools
 import os
 import pathlib
+import tempfile
 import threading
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from ipvs.testing import netns as _netns
 
+# Test machines are shared and their speed varies: a hypothesis deadline would
+# make tests fail on timing, which is not what they test (benchmarks/ measures it).
+settings.register_profile("ipvs", deadline=None)
+settings.load_profile("ipvs")
+
 KERNEL_DIR = pathlib.Path(__file__).parent / "kernel"
+
+if os.environ.get("IPVS_SANDBOX") != "1":
+    # host runs: the clients' writer locks go to a private directory, not /run/ipvs
+    os.environ.setdefault("IPVS_LOCK_DIR", tempfile.mkdtemp(prefix="ipvs-test-locks-"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -13,12 +13,16 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from ipvs._client import _flows
+from ipvs._client import _checks, _flows
 from ipvs._client._batch import AsyncBatch, Progress
-from ipvs._client._flows import Flow, PipelineStep
+from ipvs._client._connections import read_connections
+from ipvs._client._flows import Flow, PipelineStep, Together
+from ipvs._client._lock import take_async, with_loopback_hint, writers_lock
 from ipvs._client._socket import DEFAULT_RCVBUF, DEFAULT_SNDBUF, NetlinkSocket
-from ipvs._client._sync import daemon_state
+from ipvs._client._sync import _grouped, daemon_state
+from ipvs._client._vips import ChangeLinks, Links, ReadLink, binding, require
 from ipvs._model import (
+    Connection,
     DaemonState,
     Destination,
     Info,
@@ -28,8 +32,8 @@ from ipvs._model import (
     Table,
     Timeouts,
 )
-from ipvs._plan import ApplyResult, Drain, Plan, ReapResult, Scope, Transaction
-from ipvs.errors import IPVSError, KernelError, OutcomeUnknown
+from ipvs._plan import ApplyResult, Binding, Drain, Plan, ReapResult, Scope, Transaction
+from ipvs.errors import FamilyUnknown, IPVSError, KernelError, OutcomeUnknown
 from ipvs.netlink import Conversation, Exchange, Pipeline, Write
 
 __all__ = ["AsyncClient"]
@@ -51,7 +55,8 @@ class AsyncClient:
 
     Every method of :class:`~ipvs.Client` exists here as a coroutine, with the
     same arguments, results and errors; :meth:`batch` and :meth:`transaction`
-    are used with ``async with``. Tasks may share a client: each call holds
+    are used with ``async with``, and :meth:`family_id` is a coroutine where
+    ``Client.family_id`` is a property. Tasks may share a client: each call holds
     the client's lock for its whole exchange with the kernel. Use it from one
     event loop.
 
@@ -79,9 +84,17 @@ class AsyncClient:
         *,
         rcvbuf: int = DEFAULT_RCVBUF,
         sndbuf: int = DEFAULT_SNDBUF,
+        lock: bool = True,
+        lock_timeout: float | None = 30.0,
     ) -> None:
         self.netns = netns
+        self._writers = writers_lock(netns, lock, lock_timeout)
+        # the namespace this client works in, for what is read outside netlink
+        self._home = (
+            os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC) if netns is None else -1
+        )
         self._sock = NetlinkSocket(netns, rcvbuf=rcvbuf, sndbuf=sndbuf, blocking=False)
+        self._links = Links(netns)
         self._conv = Conversation()
         self._lock: asyncio.Lock | None = None
         self._yielded = time.monotonic()
@@ -90,7 +103,13 @@ class AsyncClient:
 
     def close(self) -> None:
         """Close the socket; later calls raise :class:`~ipvs.errors.IPVSError`."""
+        if self._writers is not None:
+            self._writers.close()
+        if self._home >= 0:
+            os.close(self._home)
+            self._home = -1
         self._sock.close()
+        self._links.close()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -195,29 +214,81 @@ class AsyncClient:
             raise
         return pipeline
 
-    async def _call(self, make: Callable[[Conversation], Exchange[T]]) -> T:
-        async with self._locked():
-            await self._ready()
-            return await self._exchange(make(self._conv))
+    async def _together(self, step: Together) -> list[Exchange[Any]]:
+        sock, conv = self._sock, self._conv
+        try:
+            for chunk in _grouped(step.exchanges, sock.max_send):
+                sock.send(chunk)
+            for exchange in step.exchanges:
+                while not exchange.done:
+                    await self._receive()
+        except OutcomeUnknown:
+            conv.abandon()
+            raise
+        except BaseException:
+            for exchange in step.exchanges:
+                conv.forget(exchange)
+            raise
+        return step.exchanges
 
-    async def _drive(self, make: Callable[[Conversation], Flow[T]]) -> T:
+    async def _prepared(self, make: Callable[[Conversation], Exchange[T]]) -> Exchange[T]:
+        """Build the exchange (its checks come before any system call), then the family."""
+        if self._sock.closed:
+            raise IPVSError("this client is closed")
+        try:
+            return make(self._conv)
+        except FamilyUnknown:
+            await self._ready()
+            return make(self._conv)
+
+    async def _call(self, make: Callable[[Conversation], Exchange[T]], *, write: bool = False) -> T:
+        async with self._locked():
+            exchange = await self._prepared(make)
+            if not write or self._writers is None:
+                return await self._exchange(exchange)
+            await take_async(self._writers)
+            try:
+                return await self._exchange(exchange)
+            except IPVSError as exc:
+                with_loopback_hint(exc, self.netns)
+                raise
+            finally:
+                self._writers.release()
+
+    async def _drive(self, make: Callable[[Conversation], Flow[T]], *, write: bool = False) -> T:
         async with self._locked():
             await self._ready()
-            flow = make(self._conv)
-            value: Any = None
-            error: IPVSError | None = None
-            while True:
-                try:
-                    step = flow.send(value) if error is None else flow.throw(error)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
-                try:
-                    if isinstance(step, PipelineStep):
-                        value, error = await self._pipeline(step), None
-                    else:
-                        value, error = await self._exchange(step), None
-                except IPVSError as exc:
-                    value, error = None, exc
+            if not write or self._writers is None:
+                return await self._run_flow(make)
+            await take_async(self._writers)
+            try:
+                return await self._run_flow(make)
+            except IPVSError as exc:
+                with_loopback_hint(exc, self.netns)
+                raise
+            finally:
+                self._writers.release()
+
+    async def _run_flow(self, make: Callable[[Conversation], Flow[T]]) -> T:
+        flow = make(self._conv)
+        value: Any = None
+        error: IPVSError | None = None
+        while True:
+            try:
+                step = flow.send(value) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            try:
+                if isinstance(step, PipelineStep):
+                    value, error = await self._pipeline(step), None
+                elif isinstance(step, Together):
+                    value, error = await self._together(step), None
+                elif isinstance(step, (ReadLink, ChangeLinks)):
+                    value, error = await asyncio.to_thread(self._links.run_blocking, step), None
+                else:
+                    value, error = await self._exchange(step), None
+            except IPVSError as exc:
+                value, error = None, exc
 
     # -- reads -------------------------------------------------------------------
 
@@ -245,6 +316,12 @@ class AsyncClient:
         """As :meth:`ipvs.Client.daemons`."""
         return await self._call(lambda c: c.daemons())
 
+    async def connections(self) -> list[Connection]:
+        """As :meth:`ipvs.Client.connections`."""
+        if self._sock.closed:
+            raise IPVSError("this client is closed")
+        return read_connections(self.netns if self.netns is not None else self._home)
+
     async def snapshot(self) -> Table:
         """As :meth:`ipvs.Client.snapshot`."""
         return await self._drive(_flows.snapshot)
@@ -253,33 +330,33 @@ class AsyncClient:
 
     async def add_service(self, service: Service) -> None:
         """As :meth:`ipvs.Client.add_service`."""
-        await self._call(lambda c: c.add_service(service))
+        await self._call(lambda c: c.add_service(service), write=True)
 
     async def update_service(self, service: Service) -> None:
         """As :meth:`ipvs.Client.update_service`."""
-        await self._call(lambda c: c.update_service(service))
+        await self._call(lambda c: c.update_service(service), write=True)
 
     async def delete_service(self, service: Service | ServiceKey) -> None:
         """As :meth:`ipvs.Client.delete_service`."""
-        await self._call(lambda c: c.delete_service(service))
+        await self._call(lambda c: c.delete_service(service), write=True)
 
     async def add_destination(
         self, service: Service | ServiceKey, destination: Destination
     ) -> None:
         """As :meth:`ipvs.Client.add_destination`."""
-        await self._call(lambda c: c.add_destination(service, destination))
+        await self._call(lambda c: c.add_destination(service, destination), write=True)
 
     async def update_destination(
         self, service: Service | ServiceKey, destination: Destination
     ) -> None:
         """As :meth:`ipvs.Client.update_destination`."""
-        await self._call(lambda c: c.update_destination(service, destination))
+        await self._call(lambda c: c.update_destination(service, destination), write=True)
 
     async def delete_destination(
         self, service: Service | ServiceKey, destination: Destination
     ) -> None:
         """As :meth:`ipvs.Client.delete_destination`."""
-        await self._call(lambda c: c.delete_destination(service, destination))
+        await self._call(lambda c: c.delete_destination(service, destination), write=True)
 
     async def set_timeouts(self, timeouts: Timeouts) -> None:
         """As :meth:`ipvs.Client.set_timeouts`."""
@@ -300,12 +377,12 @@ class AsyncClient:
 
     async def flush(self) -> None:
         """As :meth:`ipvs.Client.flush`."""
-        await self._call(lambda c: c.flush())
+        await self._call(lambda c: c.flush(), write=True)
 
     # -- batches, plans, transactions ---------------------------------------------
 
     async def _send_writes(self, writes: list[Write], progress: Progress) -> list[KernelError]:
-        failures = await self._drive(lambda c: _flows.send_writes(c, writes, progress))
+        failures = await self._drive(lambda c: _flows.send_writes(c, writes, progress), write=True)
         return [failures[i] for i in sorted(failures)]
 
     def batch(self) -> AsyncBatch:
@@ -336,8 +413,13 @@ class AsyncClient:
         current: Table | None = None,
         verify: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        bind: Binding | str | None = None,
     ) -> ApplyResult:
         """As :meth:`ipvs.Client.apply`."""
+        _checks.apply_args(desired, current, scope, progress)
+        binding_ = binding(bind)
+        if binding_ is not None:
+            require()
         return await self._drive(
             lambda c: _flows.apply(
                 c,
@@ -348,7 +430,9 @@ class AsyncClient:
                 current=current,
                 verify=verify,
                 progress=progress,
-            )
+                bind=binding_,
+            ),
+            write=True,
         )
 
     async def apply_plan(
@@ -359,8 +443,11 @@ class AsyncClient:
         progress: Callable[[int, int], None] | None = None,
     ) -> ApplyResult:
         """As :meth:`ipvs.Client.apply_plan`."""
+        _checks.plan_arg(plan, progress)
+        if plan.addresses:
+            require()
         return await self._drive(
-            lambda c: _flows.apply_plan(c, plan, verify=verify, progress=progress)
+            lambda c: _flows.apply_plan(c, plan, verify=verify, progress=progress), write=True
         )
 
     def transaction(self, current: Table | None = None) -> Transaction:
@@ -385,6 +472,7 @@ class AsyncClient:
         clock: Callable[[], float] | None = None,
     ) -> ReapResult:
         """As :meth:`ipvs.Client.reap`."""
+        drains = _checks.reap_args(drains, grace, since, current, clock)
         now = (clock or time.monotonic)()
         return await self._drive(
             lambda c: _flows.reap(
@@ -395,5 +483,6 @@ class AsyncClient:
                 since=since,
                 current=current,
                 count_inactive=count_inactive,
-            )
+            ),
+            write=True,
         )

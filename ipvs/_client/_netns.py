@@ -21,10 +21,12 @@ from ipvs.errors import NetnsError, ValidationError
 
 __all__ = [
     "NETNS_RUN_DIR",
+    "Pinned",
     "create_named",
     "current_path",
     "entered",
     "fresh",
+    "loopback_is_down",
     "remove_named",
     "resolve",
     "set_link_up",
@@ -78,6 +80,8 @@ def resolve(netns: str | os.PathLike[str]) -> str:
     text = os.fspath(netns)
     if not isinstance(text, str):
         raise ValidationError(f"netns: expected a text path, got {text!r}")
+    if "\0" in text:
+        raise ValidationError(f"netns: a name or path has no NUL character, got {text!r}")
     if not text:
         raise ValidationError("netns: empty name")
     if "/" in text:
@@ -120,6 +124,33 @@ def entered(netns: str | os.PathLike[str]) -> Iterator[None]:
             os.close(home)
     finally:
         os.close(target)
+
+
+def loopback_is_down(netns: str | os.PathLike[str] | None = None) -> bool:
+    """Tell whether ``lo`` is down in a namespace (a fresh one starts with it down).
+
+    Args:
+        netns: the namespace, or None for the calling thread's.
+
+    Returns:
+        True when ``lo`` exists and is down; False when it is up or cannot be read.
+    """
+    request = struct.pack("16sH14x", b"lo", 0)
+    try:
+        with (
+            entered(netns) if netns is not None else _nothing(),
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock,
+        ):
+            reply = fcntl.ioctl(sock.fileno(), _SIOCGIFFLAGS, request)
+        flags = struct.unpack_from("16sH", reply)[1]
+    except (OSError, NetnsError, ValidationError):
+        return False
+    return not flags & _IFF_UP
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
 
 
 def set_link_up(name: str = "lo") -> None:
@@ -265,3 +296,42 @@ def remove_named(name: str) -> None:
         pass
     except OSError as exc:
         raise NetnsError(exc.errno or 0, f"cannot remove {path}: {exc.strerror}") from exc
+
+
+class Pinned:
+    """A network namespace that any thread can enter later.
+
+    Args:
+        netns: a name or path; None pins the calling thread's namespace (a
+            file descriptor of it is held open until :meth:`close`).
+    """
+
+    def __init__(self, netns: str | os.PathLike[str] | None) -> None:
+        self._fd = -1
+        if netns is None:
+            self._fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+            self.path = f"/proc/self/fd/{self._fd}"
+        else:
+            self.path = os.fspath(netns)
+        self._own = netns is None
+
+    @property
+    def closed(self) -> bool:
+        """True once a pinned namespace of the caller was let go."""
+        return self._own and self._fd < 0
+
+    def entered(self) -> Any:
+        """A context manager that runs its block inside the namespace.
+
+        Raises:
+            NetnsError: it was closed, or cannot be entered.
+        """
+        if self.closed:
+            raise NetnsError(0, "the network namespace was let go")
+        return entered(self.path)
+
+    def close(self) -> None:
+        """Let the namespace go (idempotent)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from ipvs._client import _flows
+from ipvs._client import _checks, _flows
 from ipvs._client._batch import Batch, Progress
-from ipvs._client._flows import Flow, PipelineStep
+from ipvs._client._connections import read_connections
+from ipvs._client._flows import Flow, PipelineStep, Together
+from ipvs._client._lock import take, with_loopback_hint, writers_lock
 from ipvs._client._socket import DEFAULT_RCVBUF, DEFAULT_SNDBUF, NetlinkSocket
+from ipvs._client._vips import ChangeLinks, Links, ReadLink, binding, require
 from ipvs._model import (
+    Connection,
     DaemonState,
     Destination,
     Info,
@@ -22,8 +26,8 @@ from ipvs._model import (
     Table,
     Timeouts,
 )
-from ipvs._plan import ApplyResult, Drain, Plan, ReapResult, Scope, Transaction
-from ipvs.errors import IPVSError, KernelError, OutcomeUnknown, ValidationError
+from ipvs._plan import ApplyResult, Binding, Drain, Plan, ReapResult, Scope, Transaction
+from ipvs.errors import FamilyUnknown, IPVSError, KernelError, OutcomeUnknown, ValidationError
 from ipvs.netlink import Conversation, Exchange, Pipeline, Write
 
 __all__ = ["Client", "daemon_state"]
@@ -45,6 +49,21 @@ def daemon_state(state: DaemonState | SyncDaemon | str) -> DaemonState:
     )
 
 
+def _grouped(exchanges: list[Exchange[Any]], limit: int) -> Iterator[bytes]:
+    """Join the requests of several exchanges into sends of at most ``limit`` bytes."""
+    group: list[bytes] = []
+    size = 0
+    for exchange in exchanges:
+        n = len(exchange.data)
+        if group and size + n > limit:
+            yield b"".join(group)
+            group, size = [], 0
+        group.append(exchange.data)
+        size += n
+    if group:
+        yield b"".join(group)
+
+
 class Client:
     """A connection to the kernel's IPVS, in this or another network namespace.
 
@@ -59,6 +78,17 @@ class Client:
             inside it; the calling thread always returns to its own namespace.
         rcvbuf: receive buffer size (bytes) for the socket.
         sndbuf: send buffer size (bytes) for the socket.
+        lock: hold the namespace's writer lock while writing (see below).
+        lock_timeout: seconds to wait for another writer's lock; None waits
+            forever, 0 not at all.
+
+    Every write (and the reads an apply or a transaction makes before it
+    writes) holds an advisory lock on the network namespace's IPVS table,
+    ``/run/ipvs/netns-<id>.lock`` (``IPVS_LOCK_DIR`` moves it), as ``iptables
+    -w`` holds ``xtables.lock``: cooperating writers, in this process or
+    others, take turns, and a plan is checked against the kernel under the
+    lock before it is sent, so one writer never undoes another's acknowledged
+    change. ``ipvsadm`` and other tools do not take the lock.
 
     Raises:
         ValidationError: an argument has the wrong type or value.
@@ -77,9 +107,17 @@ class Client:
         *,
         rcvbuf: int = DEFAULT_RCVBUF,
         sndbuf: int = DEFAULT_SNDBUF,
+        lock: bool = True,
+        lock_timeout: float | None = 30.0,
     ) -> None:
         self.netns = netns
+        self._writers = writers_lock(netns, lock, lock_timeout)
+        # the namespace this client works in, for what is read outside netlink
+        self._home = (
+            os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC) if netns is None else -1
+        )
         self._sock = NetlinkSocket(netns, rcvbuf=rcvbuf, sndbuf=sndbuf)
+        self._links = Links(netns)
         self._conv = Conversation()
         self._lock = threading.RLock()
 
@@ -87,8 +125,14 @@ class Client:
 
     def close(self) -> None:
         """Close the socket; later calls raise :class:`~ipvs.errors.IPVSError`."""
+        if self._writers is not None:
+            self._writers.close()
+        if self._home >= 0:
+            os.close(self._home)
+            self._home = -1
         with self._lock:
             self._sock.close()
+            self._links.close()
 
     def __enter__(self) -> Client:
         return self
@@ -158,29 +202,83 @@ class Client:
             raise
         return pipeline
 
-    def _call(self, make: Callable[[Conversation], Exchange[T]]) -> T:
-        with self._lock:
-            self._ready()
-            return self._exchange(make(self._conv))
+    def _together(self, step: Together) -> list[Exchange[Any]]:
+        sock, conv = self._sock, self._conv
+        try:
+            for chunk in _grouped(step.exchanges, sock.max_send):
+                sock.send(chunk)
+            for exchange in step.exchanges:
+                while not exchange.done:
+                    view = sock.recv()
+                    assert view is not None
+                    conv.receive_data(view)
+        except OutcomeUnknown:
+            conv.abandon()
+            raise
+        except BaseException:
+            for exchange in step.exchanges:
+                conv.forget(exchange)
+            raise
+        return step.exchanges
 
-    def _drive(self, make: Callable[[Conversation], Flow[T]]) -> T:
+    def _prepared(self, make: Callable[[Conversation], Exchange[T]]) -> Exchange[T]:
+        """Build the exchange (its checks come before any system call), then the family."""
+        if self._sock.closed:
+            raise IPVSError("this client is closed")
+        try:
+            return make(self._conv)
+        except FamilyUnknown:
+            self._ready()
+            return make(self._conv)
+
+    def _call(self, make: Callable[[Conversation], Exchange[T]], *, write: bool = False) -> T:
+        with self._lock:
+            exchange = self._prepared(make)
+            if not write or self._writers is None:
+                return self._exchange(exchange)
+            take(self._writers)
+            try:
+                return self._exchange(exchange)
+            except IPVSError as exc:
+                with_loopback_hint(exc, self.netns)
+                raise
+            finally:
+                self._writers.release()
+
+    def _drive(self, make: Callable[[Conversation], Flow[T]], *, write: bool = False) -> T:
         with self._lock:
             self._ready()
-            flow = make(self._conv)
-            value: Any = None
-            error: IPVSError | None = None
-            while True:
-                try:
-                    step = flow.send(value) if error is None else flow.throw(error)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
-                try:
-                    if isinstance(step, PipelineStep):
-                        value, error = self._pipeline(step), None
-                    else:
-                        value, error = self._exchange(step), None
-                except IPVSError as exc:
-                    value, error = None, exc
+            if not write or self._writers is None:
+                return self._run_flow(make)
+            take(self._writers)
+            try:
+                return self._run_flow(make)
+            except IPVSError as exc:
+                with_loopback_hint(exc, self.netns)
+                raise
+            finally:
+                self._writers.release()
+
+    def _run_flow(self, make: Callable[[Conversation], Flow[T]]) -> T:
+        flow = make(self._conv)
+        value: Any = None
+        error: IPVSError | None = None
+        while True:
+            try:
+                step = flow.send(value) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            try:
+                if isinstance(step, PipelineStep):
+                    value, error = self._pipeline(step), None
+                elif isinstance(step, Together):
+                    value, error = self._together(step), None
+                elif isinstance(step, (ReadLink, ChangeLinks)):
+                    value, error = self._links.run(step), None
+                else:
+                    value, error = self._exchange(step), None
+            except IPVSError as exc:
+                value, error = None, exc
 
     # -- reads -------------------------------------------------------------------
 
@@ -249,6 +347,22 @@ class Client:
         """
         return self._call(lambda c: c.daemons())
 
+    def connections(self) -> list[Connection]:
+        """Return the kernel's connection table (what ``ipvsadm -Lnc`` lists).
+
+        Read from ``/proc/net/ip_vs_conn`` of the client's network namespace
+        (generic netlink has no command for it).
+
+        Returns:
+            The connections and persistence templates.
+
+        Raises:
+            NetnsError: the table cannot be read.
+        """
+        if self._sock.closed:
+            raise IPVSError("this client is closed")
+        return read_connections(self.netns if self.netns is not None else self._home)
+
     def snapshot(self) -> Table:
         """Read the whole table: every service with its destinations and stats.
 
@@ -272,7 +386,7 @@ class Client:
             ServiceExists: it exists already.
             SchedulerNotFound: unknown scheduler or persistence engine.
         """
-        self._call(lambda c: c.add_service(service))
+        self._call(lambda c: c.add_service(service), write=True)
 
     def update_service(self, service: Service) -> None:
         """Change a service's settings (scheduler, flags, timeout, netmask, PE).
@@ -284,7 +398,7 @@ class Client:
             ServiceNotFound: no such service.
             SchedulerNotFound: unknown scheduler or persistence engine.
         """
-        self._call(lambda c: c.update_service(service))
+        self._call(lambda c: c.update_service(service), write=True)
 
     def delete_service(self, service: Service | ServiceKey) -> None:
         """Delete a virtual service and its destinations.
@@ -295,7 +409,7 @@ class Client:
         Raises:
             ServiceNotFound: no such service.
         """
-        self._call(lambda c: c.delete_service(service))
+        self._call(lambda c: c.delete_service(service), write=True)
 
     def add_destination(self, service: Service | ServiceKey, destination: Destination) -> None:
         """Add a destination (real server) to a service.
@@ -309,7 +423,7 @@ class Client:
             DestinationExists: the destination exists already.
             InvalidArgument: the kernel refused a setting.
         """
-        self._call(lambda c: c.add_destination(service, destination))
+        self._call(lambda c: c.add_destination(service, destination), write=True)
 
     def update_destination(self, service: Service | ServiceKey, destination: Destination) -> None:
         """Change a destination's settings (weight, method, thresholds, tunnel).
@@ -322,7 +436,7 @@ class Client:
             ServiceNotFound: no such service.
             DestinationNotFound: no such destination.
         """
-        self._call(lambda c: c.update_destination(service, destination))
+        self._call(lambda c: c.update_destination(service, destination), write=True)
 
     def delete_destination(self, service: Service | ServiceKey, destination: Destination) -> None:
         """Remove a destination from a service.
@@ -335,7 +449,7 @@ class Client:
             ServiceNotFound: no such service.
             DestinationNotFound: no such destination.
         """
-        self._call(lambda c: c.delete_destination(service, destination))
+        self._call(lambda c: c.delete_destination(service, destination), write=True)
 
     def set_timeouts(self, timeouts: Timeouts) -> None:
         """Set the connection timeouts (a value of 0 leaves that one unchanged).
@@ -387,12 +501,12 @@ class Client:
 
     def flush(self) -> None:
         """Delete every service and destination in the namespace."""
-        self._call(lambda c: c.flush())
+        self._call(lambda c: c.flush(), write=True)
 
     # -- batches, plans, transactions ---------------------------------------------
 
     def _send_writes(self, writes: list[Write], progress: Progress) -> list[KernelError]:
-        failures = self._drive(lambda c: _flows.send_writes(c, writes, progress))
+        failures = self._drive(lambda c: _flows.send_writes(c, writes, progress), write=True)
         return [failures[i] for i in sorted(failures)]
 
     def batch(self) -> Batch:
@@ -423,6 +537,7 @@ class Client:
         current: Table | None = None,
         verify: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        bind: Binding | str | None = None,
     ) -> ApplyResult:
         """Make the kernel match ``desired``, all or nothing.
 
@@ -438,16 +553,28 @@ class Client:
                 result's ``table``), to skip the snapshot.
             verify: read the touched services back after applying.
             progress: called with (operations sent, total) while sending.
+            bind: also bind the services' addresses to a dummy interface
+                (a :class:`~ipvs.Binding`, or an interface name): the plan's
+                :attr:`~ipvs.Plan.addresses`. Needs pyroute2.
 
         Returns:
             The plan, the new known state and the pending drains.
 
         Raises:
             ApplyError: an operation failed; everything was rolled back.
+            AddressError: binding or unbinding an address failed; everything
+                was rolled back.
             ConflictError: the kernel did not hold the state the plan assumed.
             RollbackError: the rollback failed too.
-            ValidationError: ``desired`` is outside ``scope``.
+            ValidationError: ``desired`` is outside ``scope``, or the binding's
+                interface exists and is not a dummy one.
+            MissingDependency: ``bind`` is given and pyroute2 is not installed
+                (nothing was sent).
         """
+        _checks.apply_args(desired, current, scope, progress)
+        binding_ = binding(bind)
+        if binding_ is not None:
+            require()
         return self._drive(
             lambda c: _flows.apply(
                 c,
@@ -458,7 +585,9 @@ class Client:
                 current=current,
                 verify=verify,
                 progress=progress,
-            )
+                bind=binding_,
+            ),
+            write=True,
         )
 
     def apply_plan(
@@ -481,10 +610,18 @@ class Client:
         Raises:
             ConflictError: the kernel was not in the state the plan assumed; rolled back.
             ApplyError: an operation failed; rolled back.
+            AddressError: an address step failed; rolled back.
             RollbackError: rolling back failed too.
             OutcomeUnknown: replies were lost; the state is unknown.
+            MissingDependency: the plan has address steps and pyroute2 is
+                not installed (nothing was sent).
         """
-        return self._drive(lambda c: _flows.apply_plan(c, plan, verify=verify, progress=progress))
+        _checks.plan_arg(plan, progress)
+        if plan.addresses:
+            require()
+        return self._drive(
+            lambda c: _flows.apply_plan(c, plan, verify=verify, progress=progress), write=True
+        )
 
     def transaction(self, current: Table | None = None) -> Transaction:
         """Queue changes; commit them all on a clean exit, none on an exception.
@@ -524,6 +661,7 @@ class Client:
         Returns:
             What was removed and what still drains.
         """
+        drains = _checks.reap_args(drains, grace, since, current, clock)
         now = (clock or time.monotonic)()
         return self._drive(
             lambda c: _flows.reap(
@@ -534,5 +672,6 @@ class Client:
                 since=since,
                 current=current,
                 count_inactive=count_inactive,
-            )
+            ),
+            write=True,
         )

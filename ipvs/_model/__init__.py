@@ -13,6 +13,7 @@ This layer imports only :mod:`ipvs.errors`.
 """
 
 from ipvs._model._checks import IPAddress
+from ipvs._model._connection import Connection
 from ipvs._model._enums import (
     DaemonState,
     Family,
@@ -28,6 +29,7 @@ from ipvs._model._service import Service, ServiceKey, flag_names, key_of
 from ipvs._model._table import DestinationKey, ServiceEntry, Table
 
 __all__ = [
+    "Connection",
     "DaemonState",
     "Destination",
     "DestinationKey",

@@ -29,6 +29,7 @@ from ipvs._model import (
     ServiceKey,
     Table,
 )
+from ipvs._plan._addresses import AddressChange, after_services, before_services
 from ipvs._plan._operations import (
     AddDestination,
     AddService,
@@ -39,7 +40,7 @@ from ipvs._plan._operations import (
     UpdateDestination,
     UpdateService,
 )
-from ipvs._plan._scope import Scope
+from ipvs._plan._scope import Scope, check_scope
 from ipvs.errors import ValidationError
 
 __all__ = ["Plan", "diff", "gc_paused", "simulate"]
@@ -58,6 +59,9 @@ class Plan(Sequence[Operation]):
         desired: the state asked for.
         scope: the services the plan may touch (None: all).
         drains: destinations left at weight 0 instead of deleted (``drain=True``).
+        addresses: the steps that bind and unbind service addresses (an
+            apply with a :class:`~ipvs.Binding`): sent before and after the
+            operations, as each step says.
     """
 
     operations: tuple[Operation, ...]
@@ -65,6 +69,7 @@ class Plan(Sequence[Operation]):
     desired: Table = attrs.field(eq=False, repr=False)
     scope: Scope | None = attrs.field(default=None, eq=False, repr=False)
     drains: tuple[Drain, ...] = ()
+    addresses: tuple[AddressChange, ...] = ()
     _exact_except: frozenset[ServiceKey] | None = attrs.field(
         default=None, init=False, eq=False, repr=False
     )
@@ -80,7 +85,7 @@ class Plan(Sequence[Operation]):
         return self.operations[index]
 
     def __bool__(self) -> bool:
-        return bool(self.operations)
+        return bool(self.operations) or bool(self.addresses)
 
     def counts(self) -> tuple[int, int, int]:
         """Return how many operations add, change and delete."""
@@ -90,16 +95,31 @@ class Plan(Sequence[Operation]):
 
     def summary(self) -> str:
         """One line such as ``Plan: 2 to add, 1 to change, 0 to delete.``"""
-        if not self.operations:
+        if not self:
             return "No changes."
         add, change, delete = self.counts()
-        return f"Plan: {add} to add, {change} to change, {delete} to delete."
+        text = f"Plan: {add} to add, {change} to change, {delete} to delete."
+        if self.addresses:
+            bind = sum(1 for c in self.addresses if c.operation == "add_address")
+            unbind = sum(1 for c in self.addresses if c.operation == "delete_address")
+            noun = "address" if bind == 1 else "addresses"
+            text = f"{text[:-1]}; {bind} {noun} to bind, {unbind} to unbind."
+        return text
 
     def __str__(self) -> str:
-        lines = [op.describe() for op in self.operations]
+        lines = [c.describe() for c in before_services(self.addresses)]
+        lines += [op.describe() for op in self.operations]
+        lines += [c.describe() for c in after_services(self.addresses)]
         lines += [f"  draining {d.describe()}" for d in self.drains]
         lines.append(self.summary())
         return "\n".join(lines)
+
+    def with_addresses(self, changes: Sequence[AddressChange]) -> Plan:
+        """Return the plan with address steps (an apply with a :class:`~ipvs.Binding` adds them)."""
+        plan = attrs.evolve(self, addresses=tuple(changes))
+        object.__setattr__(plan, "_exact_except", self._exact_except)
+        object.__setattr__(plan, "_touched", self._touched)
+        return plan
 
     def inverse(self) -> list[Operation]:
         """Return operations that undo the whole plan, in the order to send them."""
@@ -195,6 +215,10 @@ def diff(
     Raises:
         ValidationError: ``desired`` holds a service outside ``scope``.
     """
+    for name, table in (("current", current), ("desired", desired)):
+        if not isinstance(table, Table):
+            raise ValidationError(f"diff: {name} must be a Table, got {type(table).__name__}")
+    check_scope(scope)
     with gc_paused():
         return _diff(current, desired, scope, drain)
 

@@ -151,7 +151,8 @@ class DeleteService:
 
     Attributes:
         service: the service as the plan assumed it is.
-        destinations: its destinations, kept so that the deletion can be undone.
+        destinations: its destinations in the kernel's order (newest first),
+            kept so that the deletion can be undone exactly.
     """
 
     service: Service
@@ -165,14 +166,22 @@ class DeleteService:
         return self.service.key
 
     def inverse(self) -> list[Operation]:
-        """Return the operations that undo this one (the service and its destinations)."""
+        """Return the operations that undo this one (the service and its destinations).
+
+        The destinations are kept in the kernel's order (newest first), and the
+        kernel inserts each new destination first: they are re-added oldest
+        first, so the kernel ends with the order it had (``sh`` and ``mh``
+        hash over that order).
+        """
         ops: list[Operation] = [AddService(service=self.service)]
-        ops += [AddDestination(service=self.service.key, destination=d) for d in self.destinations]
+        key = self.service.key
+        ops += [AddDestination(service=key, destination=d) for d in reversed(self.destinations)]
         return ops
 
     def describe(self) -> str:
         """One line for people, e.g. ``- TCP 10.0.0.1:80``."""
-        extra = f" (and its {len(self.destinations)} destinations)" if self.destinations else ""
+        count = len(self.destinations)
+        extra = f" (and its {count} destination{'s' if count != 1 else ''})" if count else ""
         return f"- {self.service.describe()}{extra}"
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from ipvs._model import Destination, DestinationKey, ServiceKey, Table
+from ipvs._model import Destination, DestinationKey, ServiceEntry, ServiceKey, Table
 from ipvs._plan._diff import Plan
 from ipvs._plan._operations import (
     AddDestination,
@@ -83,23 +83,80 @@ class ReapResult:
 
 
 def rollback_operations(
-    operations: Sequence[Operation], failures: Mapping[int, Any]
+    operations: Sequence[Operation],
+    failures: Mapping[int, Any],
+    before: Mapping[ServiceKey, ServiceEntry | None] | None = None,
 ) -> list[Operation]:
     """Return the operations that undo every operation that applied, in sending order.
+
+    Undoing restores settings and sets, and also the kernel's order of
+    destinations, which the ``sh`` and ``mh`` schedulers hash over: the
+    kernel inserts a new destination first, so a deleted service gets its
+    destinations back oldest first, and a destination deleted from a service
+    that stays is put back at its old place by taking off, and putting back
+    oldest first, the destinations that were newer than it.
 
     Args:
         operations: the plan's operations.
         failures: the indexes of the operations that failed (they changed nothing).
+        before: what the kernel held, in its order, for the services the plan
+            touches (default: what the operations recorded).
 
     Returns:
         The inverse operations, last applied first.
     """
-    return [
-        inv
-        for i in range(len(operations) - 1, -1, -1)
-        if i not in failures
-        for inv in operations[i].inverse()
+    inverse: list[Operation] = []
+    deleted: dict[ServiceKey, set[DestinationKey]] = {}
+    for i in range(len(operations)):
+        op = operations[i]
+        if i not in failures and isinstance(op, DeleteDestination):
+            deleted.setdefault(op.service, set()).add(op.destination.key)
+    restored: set[ServiceKey] = set()
+    for i in range(len(operations) - 1, -1, -1):
+        if i in failures:
+            continue
+        op = operations[i]
+        entry = None if before is None else before.get(op.key)
+        if isinstance(op, DeleteService) and entry is not None:
+            inverse.append(AddService(service=op.service))
+            inverse += [
+                AddDestination(service=op.key, destination=d) for d in reversed(entry.destinations)
+            ]
+        elif isinstance(op, DeleteDestination):
+            if op.service in restored:
+                continue
+            restored.add(op.service)
+            order = entry.destinations if entry is not None else ()
+            inverse += _put_back(op.service, order, deleted[op.service], operations, failures)
+        else:
+            inverse += op.inverse()
+    return inverse
+
+
+def _put_back(
+    key: ServiceKey,
+    order: Sequence[Destination],
+    gone: set[DestinationKey],
+    operations: Sequence[Operation],
+    failures: Mapping[int, Any],
+) -> list[Operation]:
+    """Re-add deleted destinations of a service that stays, at their old places."""
+    positions = [i for i, d in enumerate(order) if d.key in gone]
+    if len(positions) != len(gone):  # the order is unknown: re-add, order not kept
+        return [
+            inv
+            for i in range(len(operations) - 1, -1, -1)
+            if i not in failures
+            and isinstance(operations[i], DeleteDestination)
+            and operations[i].key == key
+            for inv in operations[i].inverse()
+        ]
+    prefix = order[: max(positions) + 1]  # the deleted ones and every newer one
+    ops: list[Operation] = [
+        DeleteDestination(service=key, destination=d) for d in prefix if d.key not in gone
     ]
+    ops += [AddDestination(service=key, destination=d) for d in reversed(prefix)]
+    return ops
 
 
 _CONFLICTS: dict[type[Any], tuple[type[KernelError], ...]] = {

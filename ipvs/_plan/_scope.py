@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from ipvs._model import ServiceKey, Table
 from ipvs.errors import ValidationError
 
-__all__ = ["Scope"]
+__all__ = ["Scope", "check_scope"]
 
 
 class Scope:
@@ -34,6 +34,8 @@ class Scope:
     def __init__(
         self, predicate: Callable[[ServiceKey], bool], description: str = "custom"
     ) -> None:
+        if not callable(predicate):
+            raise ValidationError(f"Scope: expected a predicate, got {predicate!r}")
         self.predicate = predicate
         self.description = description
 
@@ -44,9 +46,13 @@ class Scope:
         return f"Scope({self.description})"
 
     def __or__(self, other: Scope) -> Scope:
+        if not isinstance(other, Scope):
+            raise ValidationError(f"Scope | ...: expected another Scope, got {other!r}")
         return Scope(lambda k: self(k) or other(k), f"{self.description} | {other.description}")
 
     def __and__(self, other: Scope) -> Scope:
+        if not isinstance(other, Scope):
+            raise ValidationError(f"Scope & ...: expected another Scope, got {other!r}")
         return Scope(lambda k: self(k) and other(k), f"{self.description} & {other.description}")
 
     @classmethod
@@ -63,8 +69,19 @@ class Scope:
 
         Returns:
             The scope.
+
+        Raises:
+            ValidationError: ``keys`` is not an iterable of ServiceKey.
         """
-        owned = frozenset(keys)
+        try:
+            owned = frozenset(keys)
+        except TypeError:
+            raise ValidationError(
+                f"Scope.keys: expected service keys, got {type(keys).__name__}"
+            ) from None
+        for key in owned:
+            if not isinstance(key, ServiceKey):
+                raise ValidationError(f"Scope.keys: expected ServiceKey, got {key!r}")
         return cls(owned.__contains__, f"{len(owned)} keys")
 
     @classmethod
@@ -76,7 +93,12 @@ class Scope:
 
         Returns:
             The scope.
+
+        Raises:
+            ValidationError: ``table`` is not a Table.
         """
+        if not isinstance(table, Table):
+            raise ValidationError(f"Scope.of: expected a Table, got {type(table).__name__}")
         return cls.keys(table.keys())
 
     @classmethod
@@ -109,18 +131,43 @@ class Scope:
         """Firewall-mark services with the given marks (any family).
 
         Args:
-            *marks: the marks, each 1..2**32-1 (a service cannot have mark 0).
+            *marks: the marks.
 
         Returns:
             The scope.
 
         Raises:
-            ValidationError: a mark is not an integer in 1..2**32-1.
+            ValidationError: a mark is not an integer 1..2**32-1 (the kernel
+                has no fwmark service 0).
         """
         for mark in marks:
-            if not isinstance(mark, int) or isinstance(mark, bool) or not 1 <= mark <= 0xFFFFFFFF:
+            if isinstance(mark, bool) or not isinstance(mark, int) or not 1 <= mark <= 0xFFFFFFFF:
                 raise ValidationError(
-                    f"Scope.fwmarks: a firewall mark is an integer 1..{0xFFFFFFFF}, got {mark!r}"
+                    f"Scope.fwmarks: a firewall mark is an integer 1..4294967295, got {mark!r}"
                 )
         owned = frozenset(marks)
         return cls(lambda k: k.fwmark is not None and k.fwmark in owned, f"fwmarks {sorted(owned)}")
+
+
+def check_scope(scope: object) -> Scope | Callable[[ServiceKey], bool] | None:
+    """Refuse a scope that is neither a :class:`Scope`, a predicate, nor None.
+
+    Args:
+        scope: what a caller passed as ``scope``.
+
+    Returns:
+        The scope.
+
+    Raises:
+        ValidationError: it is something else (a string, a number...).
+    """
+    if (
+        scope is None
+        or isinstance(scope, Scope)
+        or (callable(scope) and not isinstance(scope, type))
+    ):
+        return scope
+    raise ValidationError(
+        f"scope: expected a Scope, a predicate on ServiceKey or None, got {scope!r} "
+        "(for networks use Scope.networks(...))"
+    )

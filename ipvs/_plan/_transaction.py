@@ -67,6 +67,10 @@ class Transaction:
     """
 
     def __init__(self, client: _Committer | _AsyncCommitter, current: Table | None = None) -> None:
+        if current is not None and not isinstance(current, Table):
+            raise ValidationError(
+                f"transaction: current must be a Table or None, got {type(current).__name__}"
+            )
         self._client = client
         self._start = current
         self._table: Table | None = None

@@ -3,7 +3,7 @@
 This module builds and splits netlink messages; it never touches a socket.
 Decoders accept :class:`memoryview` (or bytes) and return views into the
 input, without copying. Malformed input raises
-:class:`~ipvs._errors.DecodeError`.
+:class:`~ipvs.errors.DecodeError`.
 
 Numbers in netlink headers are in the host's byte order; the structs below
 use ``=`` (native order, standard sizes).
@@ -15,7 +15,7 @@ import struct
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from ipvs.errors import DecodeError
+from ipvs.errors import DecodeError, ValidationError
 
 __all__ = [
     "BE16",
@@ -163,6 +163,15 @@ class NlmsgErr(NamedTuple):
     offset: int | None = None
 
 
+def _view(data: object) -> memoryview:
+    """A byte view of ``data``; anything that is not bytes-like is a DecodeError."""
+    try:
+        mv = data if isinstance(data, memoryview) else memoryview(data)  # type: ignore[arg-type]
+        return mv if mv.ndim == 1 and mv.itemsize == 1 else mv.cast("B")
+    except TypeError:
+        raise DecodeError(f"expected bytes, got {type(data).__name__}") from None
+
+
 def iter_messages(buf: memoryview | bytes | bytearray) -> Iterator[Message]:
     """Split a buffer into netlink messages.
 
@@ -175,9 +184,7 @@ def iter_messages(buf: memoryview | bytes | bytearray) -> Iterator[Message]:
     Raises:
         DecodeError: a header is truncated or a length field is invalid.
     """
-    mv = buf if isinstance(buf, memoryview) else memoryview(buf)
-    if mv.ndim != 1 or mv.itemsize != 1:
-        mv = mv.cast("B")
+    mv = _view(buf)
     end = len(mv)
     off = 0
     while off < end:
@@ -205,8 +212,7 @@ def iter_attrs(mv: memoryview | bytes) -> Iterator[tuple[int, memoryview]]:
     Raises:
         DecodeError: an attribute header is truncated or its length is invalid.
     """
-    if not isinstance(mv, memoryview):
-        mv = memoryview(mv)
+    mv = _view(mv)
     end = len(mv)
     off = 0
     while off < end:
@@ -235,8 +241,7 @@ def parse_attrs(mv: memoryview | bytes) -> dict[int, memoryview]:
     Raises:
         DecodeError: an attribute header is truncated or its length is invalid.
     """
-    if not isinstance(mv, memoryview):
-        mv = memoryview(mv)
+    mv = _view(mv)
     result: dict[int, memoryview] = {}
     end = len(mv)
     off = 0
@@ -281,7 +286,13 @@ def encode_genl(
     Returns:
         The message bytes (the port id is 0; the kernel fills it in).
     """
-    return _NLMSG_GENL.pack(20 + len(attrs), family_id, flags, seq, 0, cmd, version, 0) + attrs
+    try:
+        return _NLMSG_GENL.pack(20 + len(attrs), family_id, flags, seq, 0, cmd, version, 0) + attrs
+    except struct.error as exc:
+        raise ValidationError(
+            f"netlink header out of range (family {family_id!r}, seq {seq!r}, flags {flags!r}): "
+            f"{exc}"
+        ) from None
 
 
 def split_genl(payload: memoryview | bytes) -> tuple[int, int, memoryview]:
@@ -296,8 +307,7 @@ def split_genl(payload: memoryview | bytes) -> tuple[int, int, memoryview]:
     Raises:
         DecodeError: the payload is shorter than the genl header.
     """
-    if not isinstance(payload, memoryview):
-        payload = memoryview(payload)
+    payload = _view(payload)
     if len(payload) < 4:
         raise DecodeError("truncated generic netlink header")
     cmd, version, _ = GENLMSGHDR.unpack_from(payload)
@@ -353,8 +363,7 @@ def decode_ack(flags: int, payload: memoryview | bytes) -> NlmsgErr:
     Raises:
         DecodeError: the payload is malformed.
     """
-    if not isinstance(payload, memoryview):
-        payload = memoryview(payload)
+    payload = _view(payload)
     if len(payload) < 20:
         raise DecodeError("truncated NLMSG_ERROR payload")
     error, echoed_len, _, _, seq, _ = _ERR_HDR.unpack_from(payload)
@@ -394,6 +403,7 @@ def decode_done(payload: memoryview | bytes) -> int:
     Raises:
         DecodeError: the payload has 1..3 bytes.
     """
+    payload = _view(payload)
     if len(payload) == 0:
         return 0
     if len(payload) < 4:

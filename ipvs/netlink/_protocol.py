@@ -57,6 +57,7 @@ from ipvs._model import (
 )
 from ipvs.errors import (
     DecodeError,
+    FamilyUnknown,
     IPVSError,
     IPVSUnavailable,
     KernelError,
@@ -182,10 +183,13 @@ class Exchange(Generic[T]):
         data: the bytes to send (the request, and the barrier if any).
         done: True once the kernel has answered completely.
         values: the decoded replies received so far.
+        parts: how many datagrams carried its replies (not counting the end
+            of a dump, which IPVS always sends in a datagram of its own).
     """
 
     __slots__ = (
         "_barrier",
+        "_datagram",
         "_decode",
         "_error",
         "_finish",
@@ -195,6 +199,7 @@ class Exchange(Generic[T]):
         "done",
         "object",
         "operation",
+        "parts",
         "seq",
         "values",
     )
@@ -217,6 +222,10 @@ class Exchange(Generic[T]):
         self.data = data
         self.done = False
         self.values: list[Any] = []
+        # A dump whose replies took more than one datagram was built in several
+        # steps, and other writers could change the table in between.
+        self.parts = 0
+        self._datagram = -1
         self._kind = kind
         self._decode = decode
         self._finish = finish
@@ -269,7 +278,9 @@ class Exchange(Generic[T]):
         self._error = Ack(self.seq, errno, message)
         self.done = True
 
-    def _receive(self, kind: int, flags: int, seq: int, payload: memoryview) -> Event | None:
+    def _receive(
+        self, kind: int, flags: int, seq: int, payload: memoryview, datagram: int = 0
+    ) -> Event | None:
         if kind == NLMSG_ERROR:
             if len(payload) < 4:
                 raise DecodeError("truncated NLMSG_ERROR payload")
@@ -284,6 +295,8 @@ class Exchange(Generic[T]):
             return ack
         if kind == NLMSG_DONE:
             errno = -decode_done(payload)
+            if not 0 <= errno <= 4095:
+                raise DecodeError(f"invalid errno {-errno} in NLMSG_DONE")
             if errno:
                 self._error = Ack(seq, errno)
             if self._kind == _DUMP:
@@ -293,6 +306,9 @@ class Exchange(Generic[T]):
             return None
         if len(payload) < 4:
             raise DecodeError("truncated generic netlink header")
+        if datagram != self._datagram:
+            self._datagram = datagram
+            self.parts += 1
         attrs = payload[4:]
         value = None if self._decode is None else self._decode(attrs)
         self.values.append(value)
@@ -399,8 +415,12 @@ class Pipeline:
         last_service: object = None
         nest = b""
         try:
-            for operation, service, dest in self.writes:
-                if dest is not None:
+            for write in self.writes:
+                if not isinstance(write, Write):
+                    raise ValidationError(f"pipeline: each write must be a Write, got {write!r}")
+                operation, service, dest = write
+                command = dest_commands.get(operation)
+                if command is not None:
                     # a plan's destination writes come grouped by service: look the
                     # service's nest up once per group, not once per message
                     if service is not last_service:
@@ -409,10 +429,7 @@ class Pipeline:
                         if found is None:
                             found = nests[key] = encode_service_key_nest(key)
                         nest, last_service = found, service
-                    command = dest_commands.get(operation)
-                    if command is None:
-                        raise ValidationError(f"pipeline: unknown write {operation!r}")
-                    msg = pack_dest(family, command, seq, NLM_F_REQUEST, nest, dest)
+                    msg = pack_dest(family, command, seq, NLM_F_REQUEST, nest, _dest_of(dest))
                 elif operation == "add_service":
                     msg = encode_new_service(family, seq, NLM_F_REQUEST, _service_of(service))
                 elif operation == "update_service":
@@ -509,6 +526,14 @@ def _family_id(attrs: memoryview) -> int:
     return family_id
 
 
+def _u32(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFFFFFF:
+        raise ValidationError(
+            f"Conversation: {name} must be an integer 0..4294967295, got {value!r}"
+        )
+    return value
+
+
 class Conversation:
     """The protocol state of one netlink socket talking to IPVS (no I/O).
 
@@ -528,21 +553,27 @@ class Conversation:
         >>> conv = netlink.Conversation(family_id=42, seq=100)
         >>> exchange = conv.flush()
         >>> exchange.data.hex()
-        '1800000002000500650000000000000011010000'
+        '140000002a000500640000000000000011010000'
         >>> conv.receive_data(bytes.fromhex(
-        ...     "2400000002000001650000000000000000000000"
-        ...     "1400000002000500650000000000000000000000"))
-        [Ack(seq=101, errno=0, message=None, offset=None)]
+        ...     "2400000002000001640000000000000000000000"
+        ...     "140000002a0005006400000000000000"))
+        [Ack(seq=100, errno=0, message=None, offset=None)]
         >>> exchange.done, exchange.result()
         (True, None)
     """
 
     def __init__(self, *, family_id: int | None = None, seq: int | None = None) -> None:
+        if family_id is not None and (_u32("family_id", family_id) > 0xFFFF):
+            raise ValidationError(f"Conversation: family_id must be 0..65535, got {family_id!r}")
         self.family_id = family_id
-        self._seq = (int.from_bytes(os.urandom(2), "little") << 8) if seq is None else seq - 1
+        if seq is None:
+            self._seq = int.from_bytes(os.urandom(2), "little") << 8
+        else:
+            self._seq = _u32("seq", seq) - 1
         self._pending: dict[int, Exchange[Any]] = {}
         self._pipelines: list[Pipeline] = []
         self._sendbuf: bytearray | None = None
+        self._datagrams = 0
 
     def __repr__(self) -> str:
         return f"<Conversation family_id={self.family_id} pending={len(self._pending)}>"
@@ -573,7 +604,7 @@ class Conversation:
             IPVSError: it is not known yet (see :meth:`resolve_family`).
         """
         if self.family_id is None:
-            raise IPVSError("the IPVS family id is not known: run resolve_family() first")
+            raise FamilyUnknown("the IPVS family id is not known: run resolve_family() first")
         return self.family_id
 
     @property
@@ -625,12 +656,19 @@ class Conversation:
             DecodeError: the data is malformed.
             KernelError: a pipeline's barrier failed.
         """
-        mv = data if isinstance(data, memoryview) else memoryview(data)
-        if mv.ndim != 1 or mv.itemsize != 1:
-            mv = mv.cast("B")
+        try:
+            mv = data if isinstance(data, memoryview) else memoryview(data)
+            if mv.ndim != 1 or mv.itemsize != 1:
+                mv = mv.cast("B")
+        except TypeError:
+            raise DecodeError(
+                f"expected bytes from the socket, got {type(data).__name__}"
+            ) from None
         pending = self._pending
         pipelines = self._pipelines
         events: list[Event] = []
+        self._datagrams += 1
+        datagram = self._datagrams
         end = len(mv)
         off = 0
         while off < end:
@@ -643,7 +681,7 @@ class Conversation:
             off += (length + 3) & ~3
             exchange = pending.get(seq)
             if exchange is not None:
-                event = exchange._receive(kind, flags, seq, payload)
+                event = exchange._receive(kind, flags, seq, payload, datagram)
                 if exchange.done:
                     for s in exchange.seqs:
                         pending.pop(s, None)
@@ -916,6 +954,8 @@ class Conversation:
             The pipeline.
         """
         self.require_family()
+        if not isinstance(writes, Sequence) or isinstance(writes, (str, bytes)):
+            raise ValidationError(f"pipeline: expected a sequence of writes, got {writes!r}")
         first = self._reserve(len(writes) + 1)
         pipeline = Pipeline(self, writes, first)
         self._pipelines.append(pipeline)

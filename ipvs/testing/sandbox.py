@@ -11,7 +11,8 @@ The guest has no network device: nothing it does can reach a network.
 
 Command line::
 
-    python -m ipvs.testing.sandbox [--mem SIZE] [--timeout S] [--env K=V]... -- CMD [ARGS...]
+    python -m ipvs.testing.sandbox [--mem SIZE] [--timeout S] [--env K=V]...
+        [--kernel PATH] [--modules DIR] [--module NAME]... -- CMD [ARGS...]
 
 Python::
 
@@ -21,6 +22,20 @@ Python::
 Inside the guest the environment variable ``IPVS_SANDBOX`` is ``1``. The
 command's standard error is merged into its standard output (both go to the
 guest's console).
+
+Another kernel: by default the sandbox boots Debian's ``linux`` (found on
+``PATH``) with the newest module directory under ``/usr/lib/uml/modules``.
+``--kernel PATH`` and ``--modules DIR`` (or the environment variables
+``IPVS_SANDBOX_KERNEL`` and ``IPVS_SANDBOX_MODULES``; the options win) boot
+another User-Mode Linux build, such as the nf_tables kernel that
+``scripts/build-nft-kernel`` builds. ``DIR`` is the directory holding
+``modules.dep``; a kernel given without a module directory uses the
+``lib/modules/<version>`` directory next to it (the newest, if several).
+``--module NAME`` (repeatable) loads more modules than :data:`DEFAULT_MODULES`
+(for instance ``nf_tables``, ``nft_chain_nat``, ``nft_nat``), with their
+dependencies. The guest cannot load modules on demand: the kernel's own
+requests (``modprobe``) find no module directory, so every module a command
+needs must be named.
 """
 
 from __future__ import annotations
@@ -45,7 +60,10 @@ from ipvs.errors import SandboxError, SandboxTimeout, SandboxUnavailable
 __all__ = [
     "DEFAULT_MODULES",
     "INSTALL_HINT",
+    "KERNEL_ENV",
+    "MODULES_ENV",
     "Sandbox",
+    "find_module_dir",
     "in_sandbox",
     "main",
     "module_dir",
@@ -101,6 +119,12 @@ GUEST_GLIBC_TUNABLES = "glibc.cpu.hwcaps=-AVX512F,-AVX512CD,-AVX512BW,-AVX512DQ,
 #: CPUID leaf 7 in its capability vector.
 GUEST_OPENSSL_IA32CAP = "~0x0:~0x5E42D0230000"
 
+#: Environment variable naming the User-Mode Linux binary to boot.
+KERNEL_ENV = "IPVS_SANDBOX_KERNEL"
+#: Environment variable naming the module directory (the one holding ``modules.dep``).
+MODULES_ENV = "IPVS_SANDBOX_MODULES"
+
+_DEFAULT_KERNEL = "linux"
 _UML_MODULE_ROOT = "/usr/lib/uml/modules"
 _BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
 _PASSED_ENV = ("PATH", "PYTHONPATH", "VIRTUAL_ENV", "HOME", "LANG", "TERM")
@@ -144,11 +168,43 @@ def module_dir(version: str | None = None) -> str:
         raise SandboxUnavailable(
             f"no User-Mode Linux modules under {_UML_MODULE_ROOT}; {INSTALL_HINT}"
         )
+    return os.path.join(_UML_MODULE_ROOT, max(versions, key=_version_key))
 
-    def key(v: str) -> tuple[int, ...]:
-        return tuple(int(p) if p.isdigit() else 0 for p in v.replace("-", ".").split("."))
 
-    return os.path.join(_UML_MODULE_ROOT, max(versions, key=key))
+def _version_key(v: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else 0 for p in v.replace("-", ".").split("."))
+
+
+def find_module_dir(path: str) -> str:
+    """Find the module directory (the one holding ``modules.dep``) at or under ``path``.
+
+    Accepts the directory itself, a directory of versions (``.../lib/modules``)
+    or an install root (``INSTALL_MOD_PATH``, holding ``lib/modules/<version>``);
+    with several versions the newest is taken.
+
+    Args:
+        path: a directory.
+
+    Returns:
+        The directory that holds ``modules.dep``.
+
+    Raises:
+        SandboxUnavailable: there is no ``modules.dep`` there.
+    """
+    if os.path.isfile(os.path.join(path, "modules.dep")):
+        return path
+    for parent in (path, os.path.join(path, "lib", "modules")):
+        try:
+            versions = [
+                v
+                for v in os.listdir(parent)
+                if os.path.isfile(os.path.join(parent, v, "modules.dep"))
+            ]
+        except OSError:
+            continue
+        if versions:
+            return os.path.join(parent, max(versions, key=_version_key))
+    raise SandboxUnavailable(f"no kernel modules (modules.dep) at or under {path}")
 
 
 def resolve_modules(directory: str, names: Iterable[str]) -> list[str]:
@@ -230,9 +286,16 @@ class Sandbox:
     Args:
         mem: guest memory, in User-Mode Linux syntax (``"1G"``, ``"512M"``).
         timeout: seconds after which the guest is killed.
-        kernel: the User-Mode Linux binary (looked up on PATH).
+        kernel: the User-Mode Linux binary, a path or a name looked up on PATH;
+            by default ``$IPVS_SANDBOX_KERNEL``, else ``linux``.
         modules: kernel modules to load.
         env: extra environment variables for the command.
+        module_dir: the kernel's module directory (see :func:`find_module_dir`);
+            by default ``$IPVS_SANDBOX_MODULES``, else the ``lib/modules``
+            directory next to an explicitly chosen kernel, else Debian's
+            (:func:`module_dir`).
+        extra_modules: more modules to load after ``modules`` (for instance
+            ``nf_tables``), with their dependencies.
     """
 
     def __init__(
@@ -240,14 +303,18 @@ class Sandbox:
         *,
         mem: str = "1G",
         timeout: float = 600.0,
-        kernel: str = "linux",
+        kernel: str | None = None,
         modules: Sequence[str] = DEFAULT_MODULES,
         env: Mapping[str, str] | None = None,
+        module_dir: str | None = None,
+        extra_modules: Sequence[str] = (),
     ) -> None:
         self.mem = mem
         self.timeout = timeout
-        self.kernel = kernel
+        self.kernel = kernel or os.environ.get(KERNEL_ENV) or _DEFAULT_KERNEL
+        self.module_dir = module_dir or os.environ.get(MODULES_ENV) or None
         self.modules = tuple(modules)
+        self.extra_modules = tuple(extra_modules)
         self.env = dict(env or {})
         #: The private directory of the last run (its init script's folder);
         #: every guest process has it on its command line.
@@ -256,10 +323,28 @@ class Sandbox:
     def _kernel_path(self) -> str:
         path = shutil.which(self.kernel)
         if path is None:
+            where = "" if os.sep in self.kernel else " on PATH"
             raise SandboxUnavailable(
-                f"User-Mode Linux kernel {self.kernel!r} not found on PATH; {INSTALL_HINT}"
+                f"User-Mode Linux kernel {self.kernel!r} not found{where}; {INSTALL_HINT}"
             )
         return path
+
+    def modules_directory(self) -> str:
+        """Return the module directory this sandbox loads modules from.
+
+        Returns:
+            The directory holding ``modules.dep``.
+
+        Raises:
+            SandboxUnavailable: no module directory is found.
+        """
+        if self.module_dir is not None:
+            return find_module_dir(self.module_dir)
+        if os.sep in self.kernel:
+            beside = os.path.join(os.path.dirname(os.path.abspath(self.kernel)), "lib", "modules")
+            if os.path.isdir(beside):
+                return find_module_dir(beside)
+        return module_dir()
 
     def script(self, argv: Sequence[str], *, cwd: str, marker: str) -> str:
         """Build the guest's init script.
@@ -276,7 +361,7 @@ class Sandbox:
             SandboxUnavailable: busybox or a module is missing.
         """
         bb = _find_busybox()
-        modules = resolve_modules(module_dir(), self.modules)
+        modules = resolve_modules(self.modules_directory(), self.modules + self.extra_modules)
         q = shlex.quote
         lines = [
             f"#!{bb} sh",
@@ -295,6 +380,11 @@ class Sandbox:
             f"{bb} mount -t tmpfs tmpfs /dev/shm",
             f"{bb} mount -t devpts devpts /dev/pts 2>/dev/null",
             f"{bb} ip link set lo up",
+            # what udev makes on a real system: process substitution needs /dev/fd
+            f"{bb} ln -sf /proc/self/fd /dev/fd",
+            f"{bb} ln -sf /proc/self/fd/0 /dev/stdin",
+            f"{bb} ln -sf /proc/self/fd/1 /dev/stdout",
+            f"{bb} ln -sf /proc/self/fd/2 /dev/stderr",
         ]
         env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
         env.update(self.env)
@@ -306,7 +396,9 @@ class Sandbox:
         lines += [
             f"cd {q(cwd)} || {bb} poweroff -f",
             f"echo {marker}-begin",
-            " ".join(q(a) for a in argv) + " </dev/null 2>&1",
+            # the command by its full path: BusyBox's shell would otherwise run
+            # its own applets (sh, ip, date, ...) instead of the host's programs
+            " ".join(q(a) for a in [_host_program(argv[0]), *argv[1:]]) + " </dev/null 2>&1",
             "rc=$?",
             f"echo; echo {marker}-end $rc",
             f"{bb} poweroff -f",
@@ -524,6 +616,13 @@ def xstate_helper() -> str | None:
     )
 
 
+def _host_program(name: str) -> str:
+    """The host's program for a command name (as the caller's PATH finds it)."""
+    if "/" in name:
+        return name
+    return shutil.which(name) or name
+
+
 def _partial_suffix(data: bytes, marker: bytes) -> int:
     """Length of the longest suffix of ``data`` that is a prefix of ``marker``."""
     for size in range(min(len(data), len(marker) - 1), 0, -1):
@@ -549,6 +648,9 @@ def run(
     timeout: float = 600.0,
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
+    kernel: str | None = None,
+    module_dir: str | None = None,
+    extra_modules: Sequence[str] = (),
 ) -> int:
     """Boot a fresh sandbox kernel and run one command in it.
 
@@ -558,6 +660,9 @@ def run(
         timeout: seconds before the guest is killed.
         env: extra environment variables.
         cwd: the working directory (default: the current one).
+        kernel: the User-Mode Linux binary (see :class:`Sandbox`).
+        module_dir: its module directory (see :class:`Sandbox`).
+        extra_modules: modules to load besides :data:`DEFAULT_MODULES`.
 
     Returns:
         The command's exit status.
@@ -567,7 +672,15 @@ def run(
         SandboxTimeout: the command ran past ``timeout``.
         SandboxError: the guest failed.
     """
-    return Sandbox(mem=mem, timeout=timeout, env=env).run(argv, cwd=cwd)
+    box = Sandbox(
+        mem=mem,
+        timeout=timeout,
+        env=env,
+        kernel=kernel,
+        module_dir=module_dir,
+        extra_modules=extra_modules,
+    )
+    return box.run(argv, cwd=cwd)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -589,6 +702,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--env", action="append", default=[], metavar="K=V", help="extra environment variable"
     )
+    parser.add_argument(
+        "--kernel",
+        metavar="PATH",
+        help=f"User-Mode Linux binary (default: ${KERNEL_ENV}, else 'linux' on PATH)",
+    )
+    parser.add_argument(
+        "--modules",
+        metavar="DIR",
+        dest="module_dir",
+        help=f"its module directory, holding modules.dep (default: ${MODULES_ENV}, else "
+        "lib/modules beside --kernel, else the newest under /usr/lib/uml/modules)",
+    )
+    parser.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        metavar="NAME",
+        dest="extra_modules",
+        help="load this kernel module too, with its dependencies (repeatable)",
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
     args = parser.parse_args(argv)
     command = list(args.command)
@@ -603,7 +736,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--env expects K=V, got {item!r}")
         extra[key] = value
     try:
-        return run(command, mem=args.mem, timeout=args.timeout, env=extra)
+        return run(
+            command,
+            mem=args.mem,
+            timeout=args.timeout,
+            env=extra,
+            kernel=args.kernel,
+            module_dir=args.module_dir,
+            extra_modules=args.extra_modules,
+        )
     except SandboxTimeout as exc:
         print(exc, file=sys.stderr)
         return 124

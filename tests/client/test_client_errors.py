@@ -103,8 +103,11 @@ class FakeKernel:
             elif msg.flags & C.NLM_F_DUMP:
                 out += self._dump(request, msg.seq)
             elif request.command == C.Command.GET_SERVICE:
-                svc = next(s for s in self.services if s.key == request.service)
-                out.append(F.reply(FAMILY_ID, msg.seq, 1, C.encode_service_nest(svc)))
+                svc = next((s for s in self.services if s.key == request.service), None)
+                if svc is None:
+                    out.append(F.ack(msg.seq, E.ESRCH))
+                else:
+                    out.append(F.reply(FAMILY_ID, msg.seq, 1, C.encode_service_nest(svc)))
             elif msg.flags & C.NLM_F_ACK:
                 out.append(F.ack(msg.seq))
         return [b"".join(out)] if out else []
@@ -559,6 +562,16 @@ def test_apply_rolls_back_and_names_the_failure(fake: FakeKernel) -> None:
         C.Command.DEL_SERVICE,  # the rollback, a second pipeline
     ]
     assert len(fake.barriers) == 2
+    # before sending, the plan's service was checked: absent, as the plan assumed
+    assert [r.command for r in fake.sent] == [C.Command.GET_SERVICE]
+
+
+def test_a_stale_plan_is_refused_before_anything_is_sent(fake: FakeKernel) -> None:
+    fake.services = [WEB]  # another writer created it since the caller's snapshot
+    with pytest.raises(ipvs.ConflictError, match="nothing was sent") as info:
+        _client_of(fake).apply(ipvs.Table([(WEB, [DEST])]), current=ipvs.Table())
+    assert info.value.error.operation == "check"
+    assert fake.pipelined == [] and fake.barriers == []
 
 
 # ---------------------------------------------------------------------------
@@ -578,7 +591,7 @@ def test_async_client_errors_and_batches(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(_async, "NetlinkSocket", AsyncFakeSocket)
 
     async def main() -> None:
-        async with AsyncClient(netns="red") as client:
+        async with AsyncClient(netns="red", lock=False) as client:
             kernel = FakeSocket.last.kernel  # type: ignore[union-attr]
             assert repr(client) == "<ipvs.AsyncClient netns='red'>"
             kernel.errors[C.Command.DEL_SERVICE] = E.ESRCH
@@ -596,3 +609,26 @@ def test_async_client_errors_and_batches(monkeypatch: pytest.MonkeyPatch) -> Non
             assert await client.family_id() == FAMILY_ID
 
     asyncio.run(main())
+
+
+def test_applies_rollbacks_and_conflicts_are_logged(
+    fake: FakeKernel, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    assert any(isinstance(h, logging.NullHandler) for h in logging.getLogger("ipvs").handlers)
+    client = _client_of(fake)
+    with caplog.at_level(logging.DEBUG, logger="ipvs"):
+        client.apply(ipvs.Table([(WEB, [DEST])]), current=ipvs.Table())
+        fake.pipeline_errors = {1: E.EINVAL}
+        with pytest.raises(ipvs.ApplyError):
+            client.apply(ipvs.Table([(WEB6, [DEST6])]), current=ipvs.Table())
+        fake.services = [WEB6]
+        with pytest.raises(ipvs.ConflictError):
+            client.apply(ipvs.Table([(WEB6, [])]), current=ipvs.Table())
+    messages = [r.getMessage() for r in caplog.records]
+    assert "apply: sending 2 to add, 0 to change, 0 to delete" in messages
+    assert f"apply: + {WEB.describe()} rr" in messages  # each operation, at DEBUG
+    assert any(m.startswith("apply: 1 of 2 operations failed") for m in messages)
+    assert any("nothing was sent" in m for m in messages)
+    assert {r.levelname for r in caplog.records} <= {"DEBUG", "INFO"}

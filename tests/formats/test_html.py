@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
+import pytest
 
 from ipvs import Destination, Service, ServiceFlags, Stats, Table, diff
 from ipvs.formats import html
@@ -60,7 +61,7 @@ def test_register_ipython_registers_by_type_name() -> None:
 
 
 def test_stats_frame_has_a_row_per_service_and_destination() -> None:
-    import pandas as pd
+    pd = pytest.importorskip("pandas")
 
     table = parse_table("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.1.0.1:80 -m -w 2\n")
     entry = next(iter(table.values()))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 from ipvs import Client, Destination, ForwardMethod, Service, Table
 from ipvs.testing.topology import Topology
@@ -60,7 +63,10 @@ def test_a_draining_destination_stays_until_its_connections_end(
             assert reaped.table == Table([(svc, [d1])])
 
 
-def test_grace_period_deletes_even_with_connections(make_client: Callable[..., Any]) -> None:
+def test_grace_period_deletes_even_with_connections(
+    make_client: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ipvs")
     with Topology() as topo:
         web1 = topo.add_backend("web1")
         vip = topo.add_vip("100.100.100.101")
@@ -78,6 +84,7 @@ def test_grace_period_deletes_even_with_connections(make_client: Callable[..., A
             reaped = client.reap(result.drains, grace=30, since=since, clock=lambda: now[0])
             assert len(reaped.removed) == 1 and client.destinations(svc) == []
             conn.close()
+    assert f"reap: removed {reaped.removed[0].describe()}" in caplog.messages
 
 
 def test_udp_destinations_are_deleted_at_once(make_client: Callable[..., Any]) -> None:

@@ -20,7 +20,7 @@ from ipaddress import IPv4Address, IPv6Address
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from ipvs._client import Client
+from ipvs import Client
 from ipvs._model import (
     Destination,
     Family,

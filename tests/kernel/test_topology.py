@@ -5,11 +5,13 @@ from __future__ import annotations
 import itertools
 import os
 import socket
+import struct
+import time
 
 import pytest
 
 import ipvs
-from ipvs.testing.topology import Topology, TopologyError, sysctl
+from ipvs.testing.topology import HTTPError, Topology, TopologyError, sysctl
 
 NETNS_DIR = "/run/netns"
 
@@ -154,3 +156,100 @@ def test_closed_topology_refuses_use() -> None:
     topo.close()  # idempotent
     with pytest.raises(TopologyError, match="closed"):
         topo.add_backend("late")
+
+
+def test_a_stopped_backend_starts_again_on_the_same_port() -> None:
+    with Topology() as topo:
+        web = topo.add_backend("web", udp_port=9000)
+        topo.stop_backend("web")
+        with pytest.raises(ConnectionRefusedError):
+            topo.get(web.address, web.port, timeout=2.0)
+        topo.start_backend("web")
+        assert topo.get(web.address, web.port) == "web"
+        assert _udp(topo, web.address, 9000, b"who?") == b"web\n"
+        with pytest.raises(TopologyError, match="is running"):
+            topo.start_backend("web")
+        with pytest.raises(KeyError):
+            topo.start_backend("nobody")
+
+
+def test_http_status_for_every_path_or_one_path() -> None:
+    with Topology() as topo:
+        web = topo.add_backend("web")
+        topo.set_http_status("web", 503, path="/healthz")
+        assert topo.get(web.address, web.port, path="/") == "web"
+        with pytest.raises(HTTPError, match="503"):
+            topo.get(web.address, web.port, path="/healthz")
+        topo.set_http_status("web", 500)
+        with pytest.raises(HTTPError, match="500"):
+            topo.get(web.address, web.port, path="/")
+        with pytest.raises(HTTPError, match="500"):
+            topo.get(web.address, web.port, path="/healthz?x=1")
+        topo.set_http_status("web", 200)  # every path, replacing the per-path setting
+        assert topo.get(web.address, web.port, path="/healthz") == "web"
+        with pytest.raises(TopologyError, match="bad HTTP status"):
+            topo.set_http_status("web", 700)
+        with pytest.raises(TopologyError, match="bad path"):
+            topo.set_http_status("web", 503, path="healthz")
+
+
+def test_dropped_packets_time_out_until_accepted_again() -> None:
+    with Topology() as topo:
+        web = topo.add_backend("web")
+        topo.drop_packets("web")
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            topo.get(web.address, web.port, timeout=0.5)
+        assert time.monotonic() - started >= 0.5  # silence, not a refusal
+        with pytest.raises(TopologyError, match="drops packets already"):
+            topo.drop_packets("web")
+        topo.accept_packets("web")
+        assert topo.get(web.address, web.port) == "web"
+        with pytest.raises(TopologyError, match="does not drop packets"):
+            topo.accept_packets("web")
+
+
+def test_https_backends_are_certified_by_the_topology_authority() -> None:
+    import ssl
+
+    with Topology() as topo:
+        assert topo.ca_certificate is None
+        web = topo.add_backend("web", https_port=8443)
+        assert topo.ca_certificate is not None
+        assert topo.get(web.address, 8443, tls=True) == "web"
+        topo.set_http_status("web", 503)
+        with pytest.raises(HTTPError, match="503"):
+            topo.get(web.address, 8443, tls=True)
+        # not trusted without the authority
+        with pytest.raises(ssl.SSLCertVerificationError):
+            ssl.create_default_context().wrap_socket(
+                topo.connect(web.address, 8443), server_hostname=web.address
+            )
+    assert not os.path.exists(topo.ca_certificate)
+
+
+def _udp(topo: Topology, address: str, port: int, payload: bytes) -> bytes:
+    with topo.director():
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with sock:
+        sock.settimeout(2.0)
+        sock.connect((address, port))
+        sock.send(payload)
+        return sock.recv(4096)
+
+
+def test_udp_and_dns_servers_answer_with_the_backend() -> None:
+    with Topology() as topo:
+        web = topo.add_backend("web", udp_port=9000, dns_port=5353)
+        assert (web.udp_port, web.dns_port) == (9000, 5353)
+        assert _udp(topo, web.address, 9000, b"ping") == b"web\n"
+        # an A query for example.test: id 0x1234, recursion desired
+        query = struct.pack("!HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+        query += b"\x07example\x04test\x00" + struct.pack("!HH", 1, 1)
+        reply = _udp(topo, web.address, 5353, query)
+        ident, flags, qd, an = struct.unpack_from("!HHHH", reply)
+        assert (ident, flags & 0x800F, qd, an) == (0x1234, 0x8000, 1, 1)
+        assert socket.inet_ntoa(reply[-4:]) == web.address
+        topo.stop_backend("web")
+        with pytest.raises(ConnectionRefusedError):  # ICMP port unreachable
+            _udp(topo, web.address, 5353, query)

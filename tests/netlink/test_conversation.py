@@ -319,3 +319,16 @@ def test_sequence_numbers_never_wrap_inside_a_pipeline() -> None:
     c = Conversation(family_id=FAMILY, seq=0xFFFFFFF0)
     pipeline = c.pipeline([Write("delete_service", ServiceKey.mark(1))] * 40)
     assert pipeline.first_seq == 1 and pipeline.barrier_seq == 41
+
+
+def test_parts_count_the_datagrams_that_carried_replies() -> None:
+    """IPVS ends each dump in a datagram of its own; only replies in several datagrams count."""
+    c = conv()
+    whole = c.services()
+    c.receive_data(svc_reply(100) + svc_reply(100))
+    c.receive_data(F.done(100))
+    assert whole.done and whole.parts == 1
+    split = c.services()
+    c.receive_data(svc_reply(101))
+    c.receive_data(svc_reply(101) + F.done(101))
+    assert split.done and split.parts == 2

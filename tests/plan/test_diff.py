@@ -247,7 +247,7 @@ def test_delete_service_keeps_destinations_for_undo() -> None:
     (op,) = diff(Table([(svc, [d])]), Table())
     assert isinstance(op, DeleteService)
     assert op.inverse() == [AddService(service=svc), AddDestination(service=svc.key, destination=d)]
-    assert op.describe() == "- TCP 10.0.0.1:80 (and its 1 destinations)"
+    assert op.describe() == "- TCP 10.0.0.1:80 (and its 1 destination)"
     assert DeleteDestination(service=svc.key, destination=d).inverse()[0].destination == d
 
 

@@ -53,6 +53,7 @@ program (some of it differs from ipvsadm's manual page):
   (ipvsadm reads the 64-bit destination counters with a 32-bit reader).
 """
 
+from ipvs.formats.ipvsadm._connections import connections_listing
 from ipvs.formats.ipvsadm._read import parse, parse_table
 from ipvs.formats.ipvsadm._rules import (
     AddDestination,
@@ -75,6 +76,7 @@ __all__ = [
     "EditDestination",
     "EditService",
     "Rule",
+    "connections_listing",
     "daemons_listing",
     "listing",
     "parse",

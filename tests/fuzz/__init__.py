@@ -1,0 +1,1 @@
+"""Fuzzing what the kernel sends (see :mod:`tests.fuzz.harness`; ``scripts/fuzz`` runs it)."""
