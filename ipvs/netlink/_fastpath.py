@@ -287,11 +287,14 @@ def service_fast(area: memoryview | bytes) -> Service | None:
     layout_key = (size, sched_len)
     layout = _SERVICES.get(layout_key)
     if layout is None:
-        if not 5 <= sched_len <= 20 or len(_SERVICES) > 64:
+        if not 5 <= sched_len <= 20:
             return None
-        layout = _SERVICES[layout_key] = _service_layout(size, sched_len)
-    if layout is None:
-        return None
+        layout = _service_layout(size, sched_len)
+        if layout is None:
+            return None  # not cached: odd replies must not crowd out the usual ones
+        if len(_SERVICES) >= 64:
+            _SERVICES.clear()
+        _SERVICES[layout_key] = layout
     mask, expected, host, net, index = layout
     if _from_bytes(area, "little") & mask != expected:
         return None

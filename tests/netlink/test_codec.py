@@ -1078,3 +1078,27 @@ def test_idle_destinations_share_one_stats_object() -> None:
     assert a.stats == Stats() and a.stats is b.stats
     busy = decode_destination(h(DEST_REPLY_V4), Family.INET)
     assert busy.stats == STATS64_VALUE and busy.stats is not a.stats
+
+
+def test_odd_service_replies_do_not_crowd_out_the_fast_path() -> None:
+    from ipvs.netlink import _fastpath
+
+    # replies of odd sizes (garbage, other kernels) must not fill the layout cache
+    # nor fill it with other layouts: the usual one below must still be decoded fast
+    for size in range(64, 600, 4):
+        junk = bytearray(size)
+        junk[48] = 9  # a plausible scheduler length ("wlc" below has 8), in zeros
+        assert _fastpath.service_fast(bytes(junk)) is None
+    area = h(
+        "2c 01 01 00"
+        "|06 00 01 00 02 00 00 00"
+        "|06 00 02 00 06 00 00 00"
+        f"|14 00 03 00 c0 a8 01 01 {Z12}"
+        "|06 00 04 00 00 50 00 00"
+        "|08 00 06 00 77 6c 63 00"
+        "|0c 00 07 00 03 00 00 00 ff ff ff ff"
+        "|08 00 08 00 2c 01 00 00"
+        "|08 00 09 00 ff ff ff 00"
+        f"|{STATS32}|{STATS64}"
+    )
+    assert _fastpath.service_fast(area) is not None
