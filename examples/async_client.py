@@ -24,8 +24,6 @@ import asyncio
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-import attrs
-
 import ipvs
 
 OURS = ipvs.Scope.networks("192.0.2.0/24")  # the part of the table this program owns
@@ -61,7 +59,7 @@ async def control_plane() -> None:
 
         # 3. A transaction: checked as queued, committed with rollback on exit.
         async with client.transaction() as tx:
-            tx.update_destination(web, attrs.evolve(web1, weight=3))
+            tx.update_destination(web, web1.replace(weight=3))
             tx.delete_destination(web, web2)
         assert tx.result is not None
         print(tx.result.plan)
@@ -70,7 +68,7 @@ async def control_plane() -> None:
         # 4. Tasks may share the client: each call holds its lock, so they take turns.
         table, info = await asyncio.gather(client.snapshot(), client.info())
         print(f"IPVS {info.version}: {len(table)} services")
-        expected = ipvs.Table([(web, [attrs.evolve(web1, weight=3)]), (dns, dns_backends)])
+        expected = ipvs.Table([(web, [web1.replace(weight=3)]), (dns, dns_backends)])
         check(table.filter(OURS) == expected, "the kernel holds what was written")
 
         await client.apply(ipvs.Table(), current=table, scope=OURS)  # clean up

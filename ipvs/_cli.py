@@ -105,12 +105,13 @@ def _read(path: str | None) -> tuple[str, str]:
         raise CLIError(f"{name}: {exc}") from None
 
 
-def load_table(text: str, name: str) -> Table:
+def load_table(text: str, name: str, *, resolve: bool = True) -> Table:
     """Read a desired state (see :func:`ipvs.formats.load_table`).
 
     Args:
         text: the file's text.
         name: the file name.
+        resolve: resolve host and port names in ipvsadm rules.
 
     Returns:
         The table.
@@ -122,7 +123,7 @@ def load_table(text: str, name: str) -> Table:
     from ipvs.formats import load_table as load
 
     try:
-        return load(text, name)
+        return load(text, name, resolve=resolve)
     except ValidationError as exc:
         raise CLIError(str(exc)) from None
 
@@ -320,15 +321,15 @@ def cmd_restore(args: argparse.Namespace) -> int:
             )
         _check_ipvsadm_text(text)
         if args.noflush:
-            ipvsadm.parse(text)  # the rules themselves, before asking the kernel
+            ipvsadm.parse(text, resolve=args.resolve)  # the rules, before asking the kernel
         else:
-            desired = ipvsadm.parse_table(text)
+            desired = ipvsadm.parse_table(text, resolve=args.resolve)
     except ValidationError as exc:
         raise CLIError(f"{name}: {exc}") from None
     with _client(args) as client:
         if desired is None:
             try:
-                desired = ipvsadm.parse_table(text, base=client.snapshot())
+                desired = ipvsadm.parse_table(text, base=client.snapshot(), resolve=args.resolve)
             except ValidationError as exc:
                 raise CLIError(f"{name}: {exc}") from None
         return _apply_and_report(args, client, desired)
@@ -336,7 +337,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     text, name = _read(args.file)
-    desired = load_table(text, name)
+    desired = load_table(text, name, resolve=args.resolve)
     scope = _scope(args.scope, desired)
     with _client(args) as client:
         return _apply_and_report(
@@ -348,7 +349,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from ipvs._plan import diff
 
     text, name = _read(args.file)
-    desired = load_table(text, name)
+    desired = load_table(text, name, resolve=args.resolve)
     scope = _scope(args.scope, desired)
     with _client(args) as client:
         plan = diff(client.snapshot(), desired, scope=scope)
@@ -508,6 +509,16 @@ def cmd_info(args: argparse.Namespace) -> int:
 # -- parser ---------------------------------------------------------------------------
 
 
+def _no_resolve(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-resolve",
+        dest="resolve",
+        action="store_false",
+        help="refuse host and port names in ipvsadm rules (default: resolve them, as "
+        "ipvsadm -R does)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser.
 
@@ -572,6 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("restore", cmd_restore, "load ipvsadm save text, atomically (unlike ipvsadm -R)")
     p.add_argument("file", nargs="?", help="the rules (default: standard input)")
     p.add_argument("--noflush", action="store_true", help="merge into the current table")
+    _no_resolve(p)
 
     for name, func, text in (
         ("apply", cmd_apply, "make the kernel match FILE, all or nothing; prints the plan"),
@@ -586,6 +598,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="services the plan may touch: CIDR[,CIDR], fwmark:N[,N], or 'listed' "
             "(repeatable; default: all)",
         )
+        _no_resolve(p)
         if name == "apply":
             p.add_argument("--dry-run", action="store_true", help="print the plan only")
             p.add_argument("--drain", action="store_true", help="weight 0 instead of removal")

@@ -8,6 +8,7 @@ Where a standard library exception fits, the class also derives from it, so
     ├── ValidationError (ValueError)       bad input, refused before any system call
     ├── DecodeError (ValueError)           malformed bytes from the kernel or a caller
     ├── FamilyUnknown                      a Conversation was asked for IPVS before the family
+    ├── NotInTable (KeyError)              a Table has no such service or destination
     ├── KernelError (OSError)              the kernel refused an operation; .errno
     │   ├── ServiceExists, DestinationExists, DaemonExists
     │   ├── ServiceNotFound, DestinationNotFound, DaemonNotFound (LookupError)
@@ -62,6 +63,7 @@ __all__ = [
     "LockTimeout",
     "MissingDependency",
     "NetnsError",
+    "NotInTable",
     "OutcomeUnknown",
     "RollbackError",
     "SandboxError",
@@ -94,6 +96,19 @@ class FamilyUnknown(IPVSError):
 
     Resolve it first: :meth:`ipvs.netlink.Conversation.resolve_family`.
     """
+
+
+class NotInTable(IPVSError, KeyError):
+    """A :class:`~ipvs.Table` has no such service, or the service no such destination.
+
+    Raised by looking a service up (``table[key]``) and by the ``with_*`` and
+    ``without_*`` methods given something the table does not hold: removing
+    what is absent is a mistake to report, not a no-op to hide.
+    """
+
+    def __str__(self) -> str:
+        # KeyError quotes its argument; this error's argument is a sentence
+        return str(self.args[0]) if self.args else ""
 
 
 class KernelError(IPVSError, OSError):

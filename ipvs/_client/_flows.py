@@ -561,6 +561,6 @@ def reap(
             removed.append(drain)
             log.info("reap: removed %s", drain.describe())
             since.pop((drain.service, drain.destination.key), None)
-            if table is not None and drain.service in table:
+            if table is not None and table.has_destination(drain.service, drain.destination):
                 table = table.without_destination(drain.service, drain.destination)
     return ReapResult(removed=tuple(removed), pending=tuple(pending), table=table)

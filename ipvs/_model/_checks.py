@@ -6,6 +6,7 @@ Every problem raises :class:`~ipvs.errors.ValidationError` naming the field.
 from __future__ import annotations
 
 import _socket  # the C module: socket.py costs start-up time
+import enum
 import ipaddress
 import operator
 from collections.abc import Callable
@@ -331,3 +332,16 @@ def bracket(address: IPv4Address | IPv6Address, port: int) -> str:
 
 def family_of(address: IPv4Address | IPv6Address) -> Family:
     return Family.INET if address.version == 4 else Family.INET6
+
+
+class Keep(enum.Enum):
+    """The default of ``replace()`` arguments: keep the current value."""
+
+    KEEP = 0
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+#: Passed for (or defaulting) a ``replace()`` argument: the value stays as it is.
+KEEP = Keep.KEEP

@@ -13,11 +13,13 @@ import attrs
 
 from ipvs._model._checks import (
     INT_MAX,
+    KEEP,
     MAX_CONNECTION_TIMEOUT,
     U16,
     U32,
     U64,
     V6_BIT,
+    Keep,
     bracket,
     building_twin,
     instance_of,
@@ -291,6 +293,78 @@ class Destination:
             A tuple suitable for sorting.
         """
         return (int(self.family), int(self.address), self.port)
+
+    def replace(
+        self,
+        *,
+        address: IPv4Address | IPv6Address | str | Keep = KEEP,
+        port: int | Keep = KEEP,
+        forward: ForwardMethod | int | str | Keep = KEEP,
+        weight: int | Keep = KEEP,
+        upper_threshold: int | Keep = KEEP,
+        lower_threshold: int | Keep = KEEP,
+        tunnel_type: TunnelType | int | str | Keep = KEEP,
+        tunnel_port: int | Keep = KEEP,
+        tunnel_flags: TunnelFlags | int | str | Keep = KEEP,
+    ) -> Destination:
+        """Return a copy with some settings changed (``attrs.evolve`` without importing attrs).
+
+        The copy is checked like a new destination; live data (connection
+        counts, statistics) is not carried over. Changing ``forward`` away
+        from tunnelling drops the tunnel settings not given.
+
+        Args:
+            address: as for :class:`Destination`.
+            port: as for :class:`Destination`.
+            forward: as for :class:`Destination`.
+            weight: as for :class:`Destination`.
+            upper_threshold: as for :class:`Destination`.
+            lower_threshold: as for :class:`Destination`.
+            tunnel_type: as for :class:`Destination`.
+            tunnel_port: as for :class:`Destination`.
+            tunnel_flags: as for :class:`Destination`.
+
+        Returns:
+            The new destination.
+
+        Raises:
+            ValidationError: a new value is invalid, or does not fit with the
+                values kept.
+
+        Example:
+            >>> backend = Destination(address="10.1.0.1", port=80, weight=5)
+            >>> backend.replace(weight=0).weight
+            0
+        """
+        new_forward = self.forward if isinstance(forward, Keep) else to_forward(forward)
+        tunnelled = new_forward is ForwardMethod.TUNNEL
+        return Destination(
+            address=self.address if isinstance(address, Keep) else address,
+            port=self.port if isinstance(port, Keep) else port,
+            forward=new_forward,
+            weight=self.weight if isinstance(weight, Keep) else weight,
+            upper_threshold=(
+                self.upper_threshold if isinstance(upper_threshold, Keep) else upper_threshold
+            ),
+            lower_threshold=(
+                self.lower_threshold if isinstance(lower_threshold, Keep) else lower_threshold
+            ),
+            tunnel_type=(
+                (self.tunnel_type if tunnelled else TunnelType.IPIP)
+                if isinstance(tunnel_type, Keep)
+                else tunnel_type
+            ),
+            tunnel_port=(
+                (self.tunnel_port if tunnelled else 0)
+                if isinstance(tunnel_port, Keep)
+                else tunnel_port
+            ),
+            tunnel_flags=(
+                (self.tunnel_flags if tunnelled else TunnelFlags.NOCSUM)
+                if isinstance(tunnel_flags, Keep)
+                else tunnel_flags
+            ),
+        )
 
 
 _INET = Family.INET

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any
 
 import attrs
 
 from ipvs._model._checks import (
+    KEEP,
     MAX_PERSISTENCE,
     U16,
     U32,
+    Keep,
     bracket,
     building_twin,
     check_name,
@@ -21,8 +22,16 @@ from ipvs._model._checks import (
     to_family,
     to_protocol,
 )
-from ipvs._model._enums import Family, Protocol, Scheduler, ServiceFlags
-from ipvs._model._objects import Stats
+from ipvs._model._enums import (
+    Family,
+    ForwardMethod,
+    Protocol,
+    Scheduler,
+    ServiceFlags,
+    TunnelFlags,
+    TunnelType,
+)
+from ipvs._model._objects import Destination, Stats
 from ipvs.errors import ValidationError
 
 __all__ = ["Service", "ServiceKey", "flag_names", "key_of", "unchecked_service"]
@@ -214,26 +223,31 @@ def _convert_netmask(family: Family, value: object) -> IPv4Address | int:
             return value
         if isinstance(value, str):
             text = value.strip().lstrip("/")
-            if text.isdigit():
+            if text.isascii() and text.isdigit() and len(text) <= 3:
                 value = int(text)
             else:
                 try:
                     return IPv4Address(text)
                 except ValueError:
-                    raise ValidationError(f"Service.netmask: invalid IPv4 mask {value!r}") from None
+                    raise ValidationError(
+                        f"Service.netmask: invalid IPv4 mask {value!r:.40}"
+                    ) from None
         if is_int(value) and 0 <= value <= 32:  # type: ignore[operator]
             return IPv4Address((U32 << (32 - value)) & U32)  # type: ignore[operator]
         raise ValidationError(
-            f"Service.netmask: an IPv4 service takes a dotted mask or a prefix 0..32, got {value!r}"
+            "Service.netmask: an IPv4 service takes a dotted mask or a prefix 0..32, "
+            f"got {value!r:.40}"
         )
     if value is None:
         return 128
-    if isinstance(value, str) and value.strip().lstrip("/").isdigit():
-        value = int(value.strip().lstrip("/"))
+    if isinstance(value, str):
+        text = value.strip().lstrip("/")
+        if text.isascii() and text.isdigit() and len(text) <= 3:
+            value = int(text)
     if is_int(value) and 1 <= value <= 128:  # type: ignore[operator]
         return int(value)  # type: ignore[call-overload, no-any-return]
     raise ValidationError(
-        f"Service.netmask: an IPv6 service takes a prefix length 1..128, got {value!r}"
+        f"Service.netmask: an IPv6 service takes a prefix length 1..128, got {value!r:.40}"
     )
 
 
@@ -334,62 +348,274 @@ class Service:
         _s_stats(self, stats)
 
     @classmethod
-    def tcp(cls, address: IPv4Address | IPv6Address | str, port: int, **settings: Any) -> Service:
+    def tcp(
+        cls,
+        address: IPv4Address | IPv6Address | str,
+        port: int,
+        *,
+        scheduler: Scheduler | str = "wlc",
+        flags: ServiceFlags | int = _NO_FLAGS,
+        timeout: int = 0,
+        netmask: IPv4Address | int | str | None = None,
+        pe_name: str | None = None,
+        stats: Stats | None = None,
+    ) -> Service:
         """Build a TCP service.
 
         Args:
             address: virtual IP address.
             port: virtual port.
-            **settings: other :class:`Service` arguments.
+            scheduler: as for :class:`Service`.
+            flags: as for :class:`Service`.
+            timeout: as for :class:`Service`.
+            netmask: as for :class:`Service`.
+            pe_name: as for :class:`Service`.
+            stats: live statistics (not compared), as for :class:`Service`.
 
         Returns:
             The service.
+
+        Raises:
+            ValidationError: a value is invalid.
         """
-        return cls(key=ServiceKey.tcp(address, port), **settings)
+        return cls(
+            key=ServiceKey.tcp(address, port),
+            scheduler=scheduler,
+            flags=flags,
+            timeout=timeout,
+            netmask=netmask,
+            pe_name=pe_name,
+            stats=stats,
+        )
 
     @classmethod
-    def udp(cls, address: IPv4Address | IPv6Address | str, port: int, **settings: Any) -> Service:
+    def udp(
+        cls,
+        address: IPv4Address | IPv6Address | str,
+        port: int,
+        *,
+        scheduler: Scheduler | str = "wlc",
+        flags: ServiceFlags | int = _NO_FLAGS,
+        timeout: int = 0,
+        netmask: IPv4Address | int | str | None = None,
+        pe_name: str | None = None,
+        stats: Stats | None = None,
+    ) -> Service:
         """Build a UDP service.
 
         Args:
             address: virtual IP address.
             port: virtual port.
-            **settings: other :class:`Service` arguments.
+            scheduler: as for :class:`Service`.
+            flags: as for :class:`Service`.
+            timeout: as for :class:`Service`.
+            netmask: as for :class:`Service`.
+            pe_name: as for :class:`Service`.
+            stats: live statistics (not compared), as for :class:`Service`.
 
         Returns:
             The service.
+
+        Raises:
+            ValidationError: a value is invalid.
         """
-        return cls(key=ServiceKey.udp(address, port), **settings)
+        return cls(
+            key=ServiceKey.udp(address, port),
+            scheduler=scheduler,
+            flags=flags,
+            timeout=timeout,
+            netmask=netmask,
+            pe_name=pe_name,
+            stats=stats,
+        )
 
     @classmethod
-    def sctp(cls, address: IPv4Address | IPv6Address | str, port: int, **settings: Any) -> Service:
+    def sctp(
+        cls,
+        address: IPv4Address | IPv6Address | str,
+        port: int,
+        *,
+        scheduler: Scheduler | str = "wlc",
+        flags: ServiceFlags | int = _NO_FLAGS,
+        timeout: int = 0,
+        netmask: IPv4Address | int | str | None = None,
+        pe_name: str | None = None,
+        stats: Stats | None = None,
+    ) -> Service:
         """Build an SCTP service.
 
         Args:
             address: virtual IP address.
             port: virtual port.
-            **settings: other :class:`Service` arguments.
+            scheduler: as for :class:`Service`.
+            flags: as for :class:`Service`.
+            timeout: as for :class:`Service`.
+            netmask: as for :class:`Service`.
+            pe_name: as for :class:`Service`.
+            stats: live statistics (not compared), as for :class:`Service`.
 
         Returns:
             The service.
+
+        Raises:
+            ValidationError: a value is invalid.
         """
-        return cls(key=ServiceKey.sctp(address, port), **settings)
+        return cls(
+            key=ServiceKey.sctp(address, port),
+            scheduler=scheduler,
+            flags=flags,
+            timeout=timeout,
+            netmask=netmask,
+            pe_name=pe_name,
+            stats=stats,
+        )
 
     @classmethod
     def mark(
-        cls, fwmark: int, family: Family | int | str = Family.INET, **settings: Any
+        cls,
+        fwmark: int,
+        family: Family | int | str = Family.INET,
+        *,
+        scheduler: Scheduler | str = "wlc",
+        flags: ServiceFlags | int = _NO_FLAGS,
+        timeout: int = 0,
+        netmask: IPv4Address | int | str | None = None,
+        pe_name: str | None = None,
+        stats: Stats | None = None,
     ) -> Service:
         """Build a firewall-mark service.
 
         Args:
             fwmark: the mark, 1..2**32-1.
             family: :attr:`Family.INET` (default) or :attr:`Family.INET6`.
-            **settings: other :class:`Service` arguments.
+            scheduler: as for :class:`Service`.
+            flags: as for :class:`Service`.
+            timeout: as for :class:`Service`.
+            netmask: as for :class:`Service`.
+            pe_name: as for :class:`Service`.
+            stats: live statistics (not compared), as for :class:`Service`.
 
         Returns:
             The service.
+
+        Raises:
+            ValidationError: a value is invalid.
         """
-        return cls(key=ServiceKey.mark(fwmark, family), **settings)
+        return cls(
+            key=ServiceKey.mark(fwmark, family),
+            scheduler=scheduler,
+            flags=flags,
+            timeout=timeout,
+            netmask=netmask,
+            pe_name=pe_name,
+            stats=stats,
+        )
+
+    def replace(
+        self,
+        *,
+        key: ServiceKey | Keep = KEEP,
+        scheduler: Scheduler | str | Keep = KEEP,
+        flags: ServiceFlags | int | Keep = KEEP,
+        timeout: int | Keep = KEEP,
+        netmask: IPv4Address | int | str | Keep = KEEP,
+        pe_name: str | Keep | None = KEEP,
+    ) -> Service:
+        """Return a copy with some settings changed (``attrs.evolve`` without importing attrs).
+
+        The copy is checked like a new service; live statistics are not
+        carried over (they describe the kernel's object, not the new one).
+
+        Args:
+            key: a new identity.
+            scheduler: as for :class:`Service`.
+            flags: as for :class:`Service`.
+            timeout: as for :class:`Service`.
+            netmask: as for :class:`Service`.
+            pe_name: as for :class:`Service` (None removes it).
+
+        Returns:
+            The new service.
+
+        Raises:
+            ValidationError: a new value is invalid, or does not fit with the
+                values kept (a netmask of the other family, say).
+
+        Example:
+            >>> web = Service.tcp("10.0.0.1", 80, scheduler="rr")
+            >>> web.replace(scheduler="wrr").scheduler
+            'wrr'
+        """
+        new_key = self.key if isinstance(key, Keep) else key
+        if isinstance(netmask, Keep):
+            mask: IPv4Address | int | str | None = (
+                self.netmask if new_key.family is self.key.family else None
+            )
+        else:
+            mask = netmask
+        return Service(
+            key=new_key,
+            scheduler=self.scheduler if isinstance(scheduler, Keep) else scheduler,
+            flags=self.flags if isinstance(flags, Keep) else flags,
+            timeout=self.timeout if isinstance(timeout, Keep) else timeout,
+            netmask=mask,
+            pe_name=self.pe_name if isinstance(pe_name, Keep) else pe_name,
+        )
+
+    def destination(
+        self,
+        address: IPv4Address | IPv6Address | str,
+        port: int | None = None,
+        *,
+        forward: ForwardMethod | int | str = ForwardMethod.ROUTE,
+        weight: int = 1,
+        upper_threshold: int = 0,
+        lower_threshold: int = 0,
+        tunnel_type: TunnelType | int | str = TunnelType.IPIP,
+        tunnel_port: int = 0,
+        tunnel_flags: TunnelFlags | int | str = TunnelFlags.NOCSUM,
+    ) -> Destination:
+        """Build a destination for this service, its port defaulting to the service's.
+
+        ipvsadm does the same: ``-r 10.1.0.1`` without a port takes the
+        virtual port (0 for a firewall-mark service, where the packet's own
+        port is kept).
+
+        Args:
+            address: the real server's address.
+            port: its port; default: the service's port.
+            forward: as for :class:`Destination`.
+            weight: as for :class:`Destination`.
+            upper_threshold: as for :class:`Destination`.
+            lower_threshold: as for :class:`Destination`.
+            tunnel_type: as for :class:`Destination`.
+            tunnel_port: as for :class:`Destination`.
+            tunnel_flags: as for :class:`Destination`.
+
+        Returns:
+            The destination (not added anywhere: put it in a :class:`Table`).
+
+        Raises:
+            ValidationError: a value is invalid.
+
+        Example:
+            >>> web = Service.tcp("10.0.0.1", 8080)
+            >>> web.destination("10.1.0.1", forward="masq").describe()
+            '10.1.0.1:8080'
+        """
+        if port is None:
+            port = self.key.port or 0
+        return Destination(
+            address=address,
+            port=port,
+            forward=forward,
+            weight=weight,
+            upper_threshold=upper_threshold,
+            lower_threshold=lower_threshold,
+            tunnel_type=tunnel_type,
+            tunnel_port=tunnel_port,
+            tunnel_flags=tunnel_flags,
+        )
 
     @property
     def family(self) -> Family:

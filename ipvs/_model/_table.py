@@ -14,19 +14,27 @@ was derived from the known current state.
 from __future__ import annotations
 
 import operator
-from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
+from collections.abc import (
+    Callable,
+    ItemsView,
+    Iterable,
+    Iterator,
+    KeysView,
+    Mapping,
+    ValuesView,
+)
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any, TypeVar, overload
 
 import attrs
 
-from ipvs._model._checks import building_twin, slot_setter
+from ipvs._model._checks import building_twin, slot_setter, to_address
 from ipvs._model._enums import ForwardMethod
 from ipvs._model._objects import Destination
 from ipvs._model._service import Service, ServiceKey
-from ipvs.errors import ValidationError
+from ipvs.errors import NotInTable, ValidationError
 
-__all__ = ["DestinationKey", "ServiceEntry", "Table"]
+__all__ = ["DestinationKey", "DestinationLike", "ServiceEntry", "ServiceLike", "Table"]
 
 _T = TypeVar("_T")
 
@@ -139,6 +147,38 @@ def trusted_entry(
 _new = object.__new__
 _BuildingEntry = building_twin(ServiceEntry)
 EntryLike = ServiceEntry | Service | tuple[Service, Iterable[Destination]]
+#: What the table's methods take for a service: its key, the service, or its entry.
+ServiceLike = ServiceKey | Service | ServiceEntry
+#: What they take for a destination: the destination, or ``(address, port)``
+#: with the address as an object or a string.
+DestinationLike = Destination | tuple[IPv4Address | IPv6Address | str, int]
+
+
+def _skey(service: object) -> ServiceKey:
+    """The key of a service given in any of the accepted forms."""
+    if service.__class__ is ServiceKey:
+        return service
+    if isinstance(service, (Service, ServiceEntry)):
+        return service.key
+    if isinstance(service, ServiceKey):
+        return service
+    raise ValidationError(
+        f"expected a ServiceKey, a Service or a ServiceEntry, got {service!r:.80}"
+    )
+
+
+def _dkey(destination: object) -> DestinationKey:
+    """The ``(address, port)`` key of a destination given in any accepted form."""
+    if isinstance(destination, Destination):
+        return destination.key
+    if isinstance(destination, tuple) and len(destination) == 2:
+        address, port = destination
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 0xFFFF:
+            raise ValidationError(f"destination port: expected 0..65535, got {port!r:.40}")
+        return to_address(address), port
+    raise ValidationError(
+        f"expected a Destination or an (address, port) pair, got {destination!r:.80}"
+    )
 
 
 def _entry(item: EntryLike) -> ServiceEntry:
@@ -185,6 +225,11 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
 
     def __init__(self, entries: Iterable[EntryLike] = ()) -> None:
         table: dict[ServiceKey, ServiceEntry] = {}
+        if isinstance(entries, (str, bytes, Mapping)) or not isinstance(entries, Iterable):
+            raise ValidationError(
+                "Table: expected an iterable of entries, services or (service, destinations) "
+                f"pairs, got {type(entries).__name__}"
+            )
         for item in entries:
             entry = _entry(item)
             if entry.key in table:
@@ -249,16 +294,13 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
 
     # -- Mapping ---------------------------------------------------------------
 
-    def __getitem__(self, key: ServiceKey) -> ServiceEntry:
-        if self._map is not None:
-            return self._map[key]
-        assert self._delta is not None and self._root is not None
-        if key in self._delta:
-            entry = self._delta[key]
-            if entry is None:
-                raise KeyError(key)
-            return entry
-        return self._root[key]
+    def __getitem__(self, key: ServiceLike) -> ServiceEntry:
+        if key.__class__ is not ServiceKey:
+            key = _skey(key)
+        entry = self.get(key)
+        if entry is None:
+            raise NotInTable(f"no service {key.describe()} in the table")
+        return entry
 
     def __iter__(self) -> Iterator[ServiceKey]:
         return iter(self._entries)
@@ -270,21 +312,24 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
         return self.get(key) is not None  # type: ignore[call-overload]
 
     @overload
-    def get(self, key: ServiceKey, /) -> ServiceEntry | None: ...
+    def get(self, key: ServiceLike, /) -> ServiceEntry | None: ...
 
     @overload
-    def get(self, key: ServiceKey, /, default: ServiceEntry | _T) -> ServiceEntry | _T: ...
+    def get(self, key: ServiceLike, /, default: ServiceEntry | _T) -> ServiceEntry | _T: ...
 
-    def get(self, key: ServiceKey, /, default: Any = None) -> Any:
-        """The entry of a service key, or ``default``.
+    def get(self, key: ServiceLike, /, default: Any = None) -> Any:
+        """The entry of a service, or ``default``: the get-or-None of services.
 
         Args:
-            key: the service key.
+            key: the service key, the service or its entry (anything else is
+                simply not in the table).
             default: what to return when the service is absent.
 
         Returns:
             The entry, or ``default``.
         """
+        if key.__class__ is not ServiceKey and isinstance(key, (Service, ServiceEntry)):
+            key = key.key
         entries = self._map
         if entries is not None:
             try:
@@ -340,20 +385,71 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
         """
         return sorted(self._entries.values(), key=lambda e: e.key.sort_key())
 
-    def destinations(self, key: ServiceKey | Service) -> tuple[Destination, ...]:
+    def destinations(self, key: ServiceLike) -> tuple[Destination, ...]:
         """Return one service's destinations.
 
         Args:
-            key: the service or its key.
+            key: the service, its key or its entry.
 
         Returns:
-            The destinations in their stored order (the kernel's, for a snapshot).
+            The destinations in their stored order: as given, or the kernel's
+            for a snapshot (newest first, see :class:`ServiceEntry`).
 
         Raises:
-            KeyError: no such service in the table.
+            NotInTable: no such service in the table (a :class:`KeyError`).
         """
-        k = key.key if isinstance(key, Service) else key
-        return self[k].destinations
+        return self[key].destinations
+
+    def get_destination(
+        self, service: ServiceLike, destination: DestinationLike
+    ) -> Destination | None:
+        """Return a service's destination, or None: the get-or-None of destinations.
+
+        Args:
+            service: the service, its key or its entry.
+            destination: a destination or its ``(address, port)``; the address
+                may be a string (``("10.0.0.2", 80)``).
+
+        Returns:
+            The destination as the table holds it (with its settings), or
+            None when the service or the destination is absent.
+
+        Raises:
+            ValidationError: ``destination`` is neither form, or its address
+                or port is invalid.
+
+        Example:
+            >>> from ipvs import Destination, Service, Table
+            >>> web = Service.tcp("10.0.0.1", 80)
+            >>> table = Table([(web, [Destination(address="10.1.0.1", port=80, weight=3)])])
+            >>> table.get_destination(web, ("10.1.0.1", 80)).weight
+            3
+            >>> table.get_destination(web, ("10.1.0.2", 80)) is None
+            True
+        """
+        dkey = _dkey(destination)
+        entry = self.get(_skey(service))
+        if entry is None:
+            return None
+        for d in entry.destinations:
+            if d.key == dkey:
+                return d
+        return None
+
+    def has_destination(self, service: ServiceLike, destination: DestinationLike) -> bool:
+        """Tell whether a service has a destination (``service in table`` for services).
+
+        Args:
+            service: the service, its key or its entry.
+            destination: a destination or its ``(address, port)``.
+
+        Returns:
+            True when the service is in the table and has that destination.
+
+        Raises:
+            ValidationError: ``destination`` is neither form, or is invalid.
+        """
+        return self.get_destination(service, destination) is not None
 
     def destination_count(self) -> int:
         """Return the number of destinations over all services."""
@@ -407,67 +503,88 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
 
         Returns:
             A new table.
+
+        Raises:
+            ValidationError: ``service`` is not a :class:`Service`, or a
+                destination is invalid for it.
         """
+        if not isinstance(service, Service):
+            raise ValidationError(f"with_service: expected a Service, got {service!r:.80}")
         if destinations is None:
             old = self.get(service.key)
             destinations = old.destinations if old is not None else ()
         return self.with_entry(ServiceEntry(service=service, destinations=destinations))
 
-    def without_service(self, key: ServiceKey | Service) -> Table:
+    def without_service(self, key: ServiceLike) -> Table:
         """Return a table without a service (and its destinations).
 
         Args:
-            key: the service or its key.
+            key: the service, its key or its entry.
 
         Returns:
-            A new table (equal to this one if the service is absent).
+            A new table.
+
+        Raises:
+            NotInTable: the service is not in the table (check with ``in``
+                first to remove it only if present).
         """
-        k = key.key if isinstance(key, Service) else key
+        k = _skey(key)
         if k not in self:
-            return self
+            raise NotInTable(f"without_service: no service {k.describe()} in the table")
         return Table._derived(self, {k: None})
 
-    def with_destination(self, key: ServiceKey | Service, destination: Destination) -> Table:
+    def with_destination(self, key: ServiceLike, destination: Destination) -> Table:
         """Return a table where ``destination`` is added to, or replaced in, a service.
 
         Args:
-            key: the service or its key.
+            key: the service, its key or its entry.
             destination: the destination.
 
         Returns:
             A new table.
 
         Raises:
-            KeyError: no such service.
+            NotInTable: no such service.
+            ValidationError: ``destination`` is not a :class:`Destination`.
         """
-        k = key.key if isinstance(key, Service) else key
+        if not isinstance(destination, Destination):
+            raise ValidationError(
+                f"with_destination: expected a Destination, got {destination!r:.80}"
+            )
+        k = _skey(key)
         entry = self[k]
         dests = [d for d in entry.destinations if d.key != destination.key]
         dests.append(destination)
         return self.with_entry(ServiceEntry(service=entry.service, destinations=dests))
 
-    def without_destination(
-        self, key: ServiceKey | Service, destination: Destination | DestinationKey
-    ) -> Table:
+    def without_destination(self, key: ServiceLike, destination: DestinationLike) -> Table:
         """Return a table without one destination of a service.
 
         Args:
-            key: the service or its key.
-            destination: the destination or its ``(address, port)`` key.
+            key: the service, its key or its entry.
+            destination: the destination or its ``(address, port)`` key; the
+                address may be a string (``("10.0.0.2", 80)``).
 
         Returns:
             A new table.
 
         Raises:
-            KeyError: no such service.
+            NotInTable: no such service, or it has no such destination
+                (check with :meth:`has_destination` first to remove it only
+                if present).
+            ValidationError: ``destination`` is neither form, or is invalid.
         """
-        k = key.key if isinstance(key, Service) else key
-        dkey = destination.key if isinstance(destination, Destination) else destination
+        k = _skey(key)
+        dkey = _dkey(destination)
         entry = self[k]
         dests = [d for d in entry.destinations if d.key != dkey]
+        if len(dests) == len(entry.destinations):
+            address, port = dkey
+            shown = f"[{address}]:{port}" if address.version == 6 else f"{address}:{port}"
+            raise NotInTable(f"without_destination: {k.describe()} has no destination {shown}")
         return self.with_entry(ServiceEntry(service=entry.service, destinations=dests))
 
-    def filter(self, keep: Any) -> Table:
+    def filter(self, keep: Callable[[ServiceKey], object]) -> Table:
         """Return the table restricted to the services for which ``keep(key)`` is true.
 
         Args:
@@ -475,5 +592,10 @@ class Table(Mapping[ServiceKey, ServiceEntry]):
 
         Returns:
             A new table.
+
+        Raises:
+            ValidationError: ``keep`` is not callable.
         """
+        if not callable(keep):
+            raise ValidationError(f"Table.filter: expected a predicate, got {keep!r:.80}")
         return Table(e for k, e in self._entries.items() if keep(k))

@@ -99,7 +99,7 @@ def _check_ipvsadm_text(text: str) -> None:
         raise ValidationError(f"line {line}: a number of {digits} digits is too long")
 
 
-def load_table(text: str | bytes, name: str = "<text>") -> Table:
+def load_table(text: str | bytes, name: str = "<text>", *, resolve: bool = True) -> Table:
     """Read a desired state: JSON, YAML or ipvsadm save text, detected from the content.
 
     A name ending in ``.json``, ``.yaml`` or ``.yml`` decides; otherwise text
@@ -111,6 +111,8 @@ def load_table(text: str | bytes, name: str = "<text>") -> Table:
     Args:
         text: the file's text (bytes are decoded as UTF-8).
         name: the file name (for messages and the extension).
+        resolve: resolve host and port names in ipvsadm rules, as ipvsadm
+            does (see :func:`ipvs.formats.ipvsadm.parse`), or refuse them.
 
     Returns:
         The table.
@@ -136,7 +138,7 @@ def load_table(text: str | bytes, name: str = "<text>") -> Table:
                 "write 'services: []' (YAML) or '-C' (ipvsadm) for an empty table"
             )
         _check_ipvsadm_text(text)
-        return ipvsadm.parse_table(text)
+        return ipvsadm.parse_table(text, resolve=resolve)
     except ValidationError as exc:
         message = f"{name}: {exc}"
         if len(message) > _MAX_MESSAGE:  # a parser may quote a whole line

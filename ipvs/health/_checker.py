@@ -669,6 +669,6 @@ def _desired(model: HealthModel, known: Table, scope: Scope) -> Table:
     """The table to apply: the model's services as they should be, others in scope deleted."""
     table = model.desired(known)
     kept = set(model.keys())
-    for key in [k for k in known if k not in kept and scope(k)]:
+    for key in [k for k in known if k not in kept and scope(k) and k in table]:
         table = table.without_service(key)
     return table

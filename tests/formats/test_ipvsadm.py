@@ -5,6 +5,7 @@ The expected texts below were captured from ipvsadm 1.31 in the sandbox.
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
@@ -341,9 +342,11 @@ MALFORMED: list[tuple[str, int, str]] = [
     ("-A -t 10.0.0.256:80", 1, "'10.0.0.256': invalid IP address"),
     ("-A -t 09.1.1.1:80", 1, "invalid IP address"),
     ("-A -t 80", 1, "bare number is not an address"),
-    ("-A -t www.example.com:80", 1, "host names are not resolved"),
-    ("-A -t localhost", 1, "host names are not resolved"),
-    ("-A -t 10.0.0.1:http", 1, "service names such as 'http' are not resolved"),
+    ("-A -t www.example.invalid:80", 1, "cannot resolve the host name 'www.example.invalid'"),
+    ("-A -t 10.0.0.1:no-such-service", 1, "unknown service name 'no-such-service' for tcp"),
+    ("-A -t [no-such-host.invalid]:80", 1, "to an IPv6 address"),
+    ("-A -f 1\n-a -f 1 -r 10.1.0.1:http", 2, "the port name 'http' needs the service's protocol"),
+    ("-A -t 10.0.0.1:htt%p", 1, "invalid port 'htt%p'"),
     ("-A -t 10.0.0.1:", 1, "missing port"),
     ("-A -t 10.0.0.1:65536", 1, "port must be in 0..65535"),
     ("-A -t [2001:db8::1]", 1, "needs ':port'"),
@@ -442,6 +445,81 @@ def test_malformed(text: str, line: int, message: str) -> None:
         parse_table(text)
     assert str(info.value).startswith(f"line {line}: ")
     assert message in str(info.value)
+
+
+# -- names: resolved as ipvsadm -R resolves them, or refused ----------------------
+
+#: (rules, what they mean) with names every Debian host has: localhost in
+#: /etc/hosts, services in /etc/services (netbase).
+NAMED = [
+    ("-A -t localhost:http -s rr", "-A -t 127.0.0.1:80 -s rr\n"),
+    ("-A -u 127.0.0.1:domain", "-A -u 127.0.0.1:53 -s wlc\n"),
+    (
+        "-A -t 10.0.0.1:https\n-a -t 10.0.0.1:https -r localhost:http -m",
+        "-A -t 10.0.0.1:443 -s wlc\n-a -t 10.0.0.1:443 -r 127.0.0.1:80 -m -w 1\n",
+    ),
+    # no port after the real server's name: the service's port, as always
+    (
+        "-A -t 10.0.0.1:ssh\n-a -t 10.0.0.1:ssh -r localhost",
+        "-A -t 10.0.0.1:22 -s wlc\n-a -t 10.0.0.1:22 -r 127.0.0.1:22 -g -w 1\n",
+    ),
+    ("-A -t [::1]:http", "-A -t [::1]:80 -s wlc\n"),
+]
+
+
+@pytest.mark.parametrize(("text", "saved"), NAMED)
+def test_names_are_resolved_as_ipvsadm_resolves_them(text: str, saved: str) -> None:
+    assert save(parse_table(text)) == saved
+    assert save(parse_table(text.encode())) == saved  # bytes are decoded
+
+
+REFUSED = [
+    ("-A -t localhost:80", "-t 'localhost': host names are not resolved here (names refused)"),
+    ("-A -t 10.0.0.1:http", "service names such as 'http' are not resolved here"),
+    ("-A -t [localhost]:80", "-t 'localhost': host names are not resolved here"),
+    ("-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r localhost", "host names are not resolved here"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), REFUSED)
+def test_names_are_refused_without_a_lookup(
+    text: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import _socket
+
+    def no_lookup(*args: object) -> None:
+        raise AssertionError("a name was looked up")
+
+    for name in ("gethostbyname", "getaddrinfo", "getservbyname"):
+        monkeypatch.setattr(_socket, name, no_lookup)
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        parse_table(text, resolve=False)
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        parse(text, resolve=False)
+
+
+def test_each_name_is_looked_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import _socket
+
+    calls: list[tuple[object, ...]] = []
+    real_host, real_service = _socket.gethostbyname, _socket.getservbyname
+
+    def host(name: str) -> str:
+        calls.append(("host", name))
+        return real_host(name)
+
+    def service(name: str, proto: str) -> int:
+        calls.append(("service", name, proto))
+        return real_service(name, proto)
+
+    monkeypatch.setattr(_socket, "gethostbyname", host)
+    monkeypatch.setattr(_socket, "getservbyname", service)
+    rules = "-A -t 10.0.0.1:http\n" + "".join(
+        f"-a -t 10.0.0.1:http -r localhost:{port} -m\n" for port in range(8000, 8100)
+    )
+    table = parse_table(rules)
+    assert table.destination_count() == 100
+    assert sorted(calls) == [("host", "localhost"), ("service", "http", "tcp")]
 
 
 @pytest.mark.parametrize(
@@ -1091,6 +1169,17 @@ _numbers = st.one_of(
 
 @st.composite
 def _common_lines(draw: st.DrawFn) -> list[str]:
+    if draw(st.booleans()):
+        # the two shapes the reader takes itself, with values mostly good
+        host = st.one_of(st.ip_addresses(v=4).map(str), _hosts)
+        number = st.one_of(st.integers(0, 65535).map(str), _numbers)
+        spec = draw(host) + ":" + draw(number)
+        option = draw(st.sampled_from(["-t", "-u"]))
+        if draw(st.booleans()):
+            return ["-A", option, spec, "-s", draw(st.sampled_from(["rr", "wlc", "RR"]))]
+        real = draw(host) + ":" + draw(number)
+        forward = draw(st.sampled_from(["-m", "-g", "-i"]))
+        return ["-a", option, spec, "-r", real, forward, "-w", draw(number)]
     service = [draw(st.sampled_from(["-t", "-u", "-f", "--tcp-service"])), draw(_hosts)]
     if draw(st.booleans()):
         service[1] += ":" + draw(_numbers)
@@ -1121,15 +1210,15 @@ def test_the_fast_reader_builds_what_the_full_parser_builds(words: list[str]) ->
 
     words = [w for w in words if w]
     try:
-        fast = _read._Reader().fast(words)
+        fast = _read._Reader(_read._Names(resolve=True)).fast(words)
     except ValidationError as exc:  # the model refused it: the full parser must as well
         with pytest.raises((_read._LineError, ValidationError)):
-            _read._parse_line(words, 1)
+            _read._parse_line(words, 1, _read._Names(resolve=True))
         assert exc
         return
     if fast is None:
         return
-    slow = _read._parse_line(words, 1)
+    slow = _read._parse_line(words, 1, _read._Names(resolve=True))
     if isinstance(fast, Service):
         assert slow == AddService(fast)
         assert attrs.astuple(slow.service) == attrs.astuple(fast)
@@ -1142,7 +1231,7 @@ def test_the_fast_reader_builds_what_the_full_parser_builds(words: list[str]) ->
 def test_the_fast_reader_takes_the_common_lines() -> None:
     from ipvs.formats.ipvsadm import _read
 
-    reader = _read._Reader()
+    reader = _read._Reader(_read._Names(resolve=True))
     assert isinstance(reader.fast(["-A", "-t", "10.0.0.1:80", "-s", "rr"]), Service)
     line = ["-a", "-t", "10.0.0.1:80", "-r", "10.1.0.1:8080", "-m", "-w", "1"]
     assert isinstance(reader.fast(line), tuple)

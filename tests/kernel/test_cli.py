@@ -151,10 +151,52 @@ def test_netns_option(tmp_path: pathlib.Path) -> None:
         subprocess.run(["ip", "netns", "delete", "clitest"], check=True)
 
 
+NAMED = """\
+-A -t localhost:http -s rr
+-a -t localhost:http -r 127.0.0.2:https -m -w 2
+-a -t localhost:http -r localhost -g -w 1
+-A -u 127.0.0.1:domain -s wlc
+"""
+
+
+def test_names_resolve_as_ipvsadm_resolves_them() -> None:
+    """``ipvs restore`` of rules with names makes what ``ipvsadm -R`` makes of them."""
+    subprocess.run(["ip", "netns", "add", "names-oracle"], check=True)
+    try:
+        # lo up, or the kernel refuses IPv4 destinations (EINVAL)
+        subprocess.run(["ip", "-n", "names-oracle", "link", "set", "lo", "up"], check=True)
+        subprocess.run(
+            ["ip", "netns", "exec", "names-oracle", "ipvsadm", "-R"],
+            input=NAMED,
+            text=True,
+            check=True,
+        )
+        oracle = subprocess.run(
+            ["ip", "netns", "exec", "names-oracle", "ipvsadm", "-Sn"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        subprocess.run(["ip", "netns", "delete", "names-oracle"], check=True)
+    assert "-a -t 127.0.0.1:80 -r 127.0.0.1:80 -g -w 1" in oracle  # ipvsadm resolved them
+    out = ipvs("restore", stdin=NAMED)
+    assert out.returncode == 0, out.stderr
+    assert ipvsadm("-Sn") == oracle
+    # with --no-resolve the same rules are refused: one line, exit 2, nothing changed
+    before = ipvsadm("-Sn")
+    refused = ipvs("restore", "--no-resolve", stdin=NAMED.replace("rr", "wrr"))
+    assert refused.returncode == 2, refused
+    assert refused.stderr.count("\n") == 1 and "host names are not resolved here" in refused.stderr
+    assert ipvsadm("-Sn") == before
+
+
 BAD_FILES = [
-    ("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r web1:80 -m\n", "line 2"),
-    ("-A -t 10.0.0.1:http -s rr\n", "line 1"),
-    ("-A -t example.com:80\n", "line 1"),
+    # names are resolved as ipvsadm resolves them; these do not resolve
+    # (.invalid is reserved for that, RFC 2606), so the files are refused
+    ("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r web1.invalid:80 -m\n", "line 2"),
+    ("-A -t 10.0.0.1:no-such-service -s rr\n", "line 1"),
+    ("-A -t no-such-host.invalid:80\n", "line 1"),
     ("-A -t 10.0.0.1:80 -s rr\n-A -t 10.0.0.1:80 -s rr\n", "line 2"),
     ("-a -t 10.0.0.1:80 -r 10.1.0.1:80\n", "line 1"),
     ("-A -t 10.0.0.1:80 -s rr --bogus\n", "line 1"),

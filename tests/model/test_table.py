@@ -8,6 +8,7 @@ import attrs
 import pytest
 from hypothesis import given, strategies as st
 
+import ipvs
 from ipvs import (
     Destination,
     Service,
@@ -57,8 +58,12 @@ def test_derived_tables_behave_like_a_dict(base: Table, steps: list[tuple[int, i
                 destinations=model[key].destinations if key in model else (),
             )
         elif action == 1:
-            t = t.without_service(key)
-            model.pop(key, None)
+            if key in model:
+                t = t.without_service(key)
+                model.pop(key)
+            else:
+                with pytest.raises(ipvs.NotInTable):
+                    t.without_service(key)
         elif action == 2 and key in model:
             d = Destination(address="10.251.0.1", port=index)
             t = t.with_destination(key, d)

@@ -282,10 +282,17 @@ _DECIMAL = re.compile(r"[+-]?[0-9]+\Z")
 _NAME = re.compile(r"[A-Za-z0-9_.+-]*[A-Za-z_][A-Za-z0-9_.+-]*\Z")
 
 
+def _shown(text: str) -> str:
+    """A value for a message, cut short when it is long."""
+    return text if len(text) <= 24 else text[:20] + "..."
+
+
 def _number(text: str, lo: int, hi: int, what: str, opt: str) -> int:
     """Read a decimal integer the way ipvsadm does (``strtol``, base 10)."""
     if not _DECIMAL.match(text):
-        raise _LineError(f"{opt} {text}: {what} must be a decimal integer in {lo}..{hi}")
+        raise _LineError(f"{opt} {_shown(text)}: {what} must be a decimal integer in {lo}..{hi}")
+    if len(text) > 24:  # longer than any bound: no need to convert it
+        raise _LineError(f"{opt} {_shown(text)}: {what} must be in {lo}..{hi}")
     value = int(text)
     if not lo <= value <= hi:
         raise _LineError(f"{opt} {text}: {what} must be in {lo}..{hi}")
@@ -294,6 +301,8 @@ def _number(text: str, lo: int, hi: int, what: str, opt: str) -> int:
 
 def _c_ulong(text: str) -> int | None:
     """Read one ``inet_aton`` part (C ``strtoul`` with base 0); None if invalid."""
+    if len(text) > 40:  # no part of an address is this long
+        return None
     if re.fullmatch(r"0[xX][0-9a-fA-F]+", text):
         return int(text[2:], 16)
     if re.fullmatch(r"0[0-7]*", text):
@@ -331,39 +340,103 @@ def _inet_pton6(text: str) -> IPv6Address | None:
         return None
 
 
-def _bad_host(text: str, opt: str) -> _LineError:
-    if _NAME.match(text):
-        return _LineError(
-            f"{opt} {text!r}: host names are not resolved; give a numeric IPv4 or IPv6 address"
-        )
-    return _LineError(f"{opt} {text!r}: invalid IP address")
+_SERVICE_PROTOCOLS = {Protocol.TCP: "tcp", Protocol.UDP: "udp", Protocol.SCTP: "sctp"}
 
 
-def _parse_port(text: str, full: str, opt: str) -> int:
+class _Names:
+    """Host and service names in rules, resolved as ipvsadm resolves them, or refused.
+
+    ipvsadm resolves a host name with ``gethostbyname`` (IPv4) and a port
+    name with ``getservbyname`` for the service's protocol (the system's
+    services database, ``/etc/services``). Each name is looked up once per
+    parse. A bracketed name (``[name]:port``, which ``ipvsadm -S`` prints
+    for IPv6 services) is resolved to an IPv6 address, which ipvsadm itself
+    cannot do.
+    """
+
+    def __init__(self, resolve: bool) -> None:
+        self.resolve = resolve
+        self.hosts: dict[tuple[str, bool], Address] = {}
+        self.ports: dict[tuple[str, str], int] = {}
+
+    def host(self, name: str, text: str, opt: str, *, v6: bool) -> Address:
+        if not _NAME.match(name):
+            if v6:
+                raise _LineError(f"{opt} {text}: invalid IPv6 address (use [address]:port)")
+            raise _LineError(f"{opt} {_shown(name)!r}: invalid IP address")
+        if not self.resolve:
+            raise _LineError(
+                f"{opt} {_shown(name)!r}: host names are not resolved here (names refused); "
+                "give a numeric IPv4 or IPv6 address"
+            )
+        found = self.hosts.get((name, v6))
+        if found is None:
+            try:
+                if v6:
+                    info = _socket.getaddrinfo(name, None, _socket.AF_INET6, _socket.SOCK_STREAM)
+                    found = IPv6Address(str(info[0][4][0]).partition("%")[0])
+                else:
+                    found = IPv4Address(_socket.gethostbyname(name))
+            except (OSError, UnicodeError, ValueError, IndexError) as exc:
+                reason = getattr(exc, "strerror", None) or exc
+                kind = "an IPv6 address" if v6 else "an IPv4 address"
+                raise _LineError(
+                    f"{opt} {_shown(text)}: cannot resolve the host name {_shown(name)!r} "
+                    f"to {kind} ({reason})"
+                ) from None
+            self.hosts[(name, v6)] = found
+        return found
+
+    def port(self, name: str, full: str, opt: str, protocol: Protocol | None) -> int:
+        if not _NAME.match(name):
+            raise _LineError(f"{opt} {full}: invalid port {_shown(name)!r}")
+        if not self.resolve:
+            raise _LineError(
+                f"{opt} {_shown(full)}: service names such as {_shown(name)!r} are not "
+                "resolved here (names refused); give a numeric port"
+            )
+        proto = _SERVICE_PROTOCOLS.get(protocol)  # type: ignore[arg-type]
+        if proto is None:
+            raise _LineError(
+                f"{opt} {_shown(full)}: the port name {_shown(name)!r} needs the service's "
+                "protocol (-t, -u or --sctp-service before it)"
+            )
+        found = self.ports.get((name, proto))
+        if found is None:
+            try:
+                found = _socket.getservbyname(name, proto)
+            except (OSError, UnicodeError) as exc:
+                raise _LineError(
+                    f"{opt} {_shown(full)}: unknown service name {_shown(name)!r} for {proto} "
+                    f"(not in the services database: {exc})"
+                ) from None
+            self.ports[(name, proto)] = found
+        return found
+
+
+def _parse_port(text: str, full: str, opt: str, names: _Names, protocol: Protocol | None) -> int:
     if _DECIMAL.match(text):
-        value = int(text)
+        value = int(text) if len(text) <= 6 else -1
         if 0 <= value <= 0xFFFF:
             return value
-        raise _LineError(f"{opt} {full}: port must be in 0..65535")
-    if _NAME.match(text):
-        raise _LineError(
-            f"{opt} {full}: service names such as {text!r} are not resolved; give a numeric port"
-        )
-    raise _LineError(f"{opt} {full}: invalid port {text!r}")
+        raise _LineError(f"{opt} {_shown(full)}: port must be in 0..65535")
+    return names.port(text, full, opt, protocol)
 
 
-def _host_port(text: str, opt: str) -> tuple[Address, int | None]:
+def _host_port(
+    text: str, opt: str, names: _Names, protocol: Protocol | None
+) -> tuple[Address, int | None]:
     """Parse ``host[:port]`` as ipvsadm does; the port is None when omitted."""
     if text.startswith("["):
         inner, sep, rest = text[1:].partition("]")
-        addr6 = _inet_pton6(inner) if sep else None
-        if addr6 is None:
-            if sep and _NAME.match(inner):
-                raise _bad_host(inner, opt)
+        if not sep:
             raise _LineError(f"{opt} {text}: invalid IPv6 address (use [address]:port)")
         if not rest.startswith(":") or rest == ":":
             raise _LineError(f"{opt} {text}: a bracketed IPv6 address needs ':port' after ']'")
-        return addr6, _parse_port(rest[1:], text, opt)
+        bracketed: Address | None = _inet_pton6(inner)
+        if bracketed is None:
+            bracketed = names.host(inner, text, opt, v6=True)
+        return bracketed, _parse_port(rest[1:], text, opt, names, protocol)
     if text.count(":") > 1:  # an IPv6 address has at least two colons
         addr6 = _inet_pton6(text)
         if addr6 is not None:
@@ -379,10 +452,10 @@ def _host_port(text: str, opt: str) -> tuple[Address, int | None]:
         raise _LineError(f"{opt} {text}: put an IPv6 address in brackets: [address]:port")
     if not sep and host.isdigit():
         raise _LineError(f"{opt} {text}: a bare number is not an address (ipvsadm refuses it)")
-    addr4 = parse_v4(host) or _inet_aton(host)  # dotted quads: inet_aton's value
+    addr4: Address | None = parse_v4(host) or _inet_aton(host)  # inet_aton's value
     if addr4 is None:
-        raise _bad_host(host, opt)
-    port = _parse_port(port_text, text, opt) if sep else None
+        addr4 = names.host(host, text, opt, v6=False)
+    port = _parse_port(port_text, text, opt, names, protocol) if sep else None
     return addr4, port
 
 
@@ -394,8 +467,9 @@ def _host_port(text: str, opt: str) -> tuple[Address, int | None]:
 class _Rule:
     """The options of one rule, accumulated in order like ipvsadm does."""
 
-    def __init__(self, command: str) -> None:
+    def __init__(self, command: str, names: _Names) -> None:
         self.command = command
+        self.names = names
         self.seen: dict[str, str] = {}
         self.family = Family.INET
         self.protocol: Protocol | None = None
@@ -437,7 +511,7 @@ class _Rule:
     # service ------------------------------------------------------------------
 
     def _service(self, protocol: Protocol, value: str, text: str) -> None:
-        addr, port = _host_port(value, text)
+        addr, port = _host_port(value, text, self.names, protocol)
         self.protocol, self.address, self.port = protocol, addr, port or 0
         if addr.version == 6:
             self.family = Family.INET6
@@ -496,7 +570,7 @@ class _Rule:
     # destination ----------------------------------------------------------------
 
     def _opt_r(self, value: str, text: str) -> None:
-        addr, port = _host_port(value, text)
+        addr, port = _host_port(value, text, self.names, self.protocol)
         self.dest = addr
         self.dest_port = port if port is not None else self.port
 
@@ -656,7 +730,7 @@ def _describe(addr: Address) -> str:
     return f"[{ntop(addr)}]" if addr.version == 6 else str(addr)
 
 
-def _parse_line(tokens: list[str], number: int) -> Rule:
+def _parse_line(tokens: list[str], number: int, names: _Names) -> Rule:
     items = _tokenise(tokens)
     if not items:
         raise _LineError("no command")
@@ -668,7 +742,7 @@ def _parse_line(tokens: list[str], number: int) -> Rule:
         )
     if items[0].opt not in _ALLOWED:
         raise _LineError(f"command {items[0].text} is not supported in rules")
-    rule = _Rule(items[0].opt)
+    rule = _Rule(items[0].opt, names)
     for item in items[1:]:
         if _OPTS[item.opt].command:
             raise _LineError(f"a second command {item.text} after {items[0].text}")
@@ -710,7 +784,8 @@ class _Reader:
     valid, goes to the full parser, which decides and words the error.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, names: _Names) -> None:
+        self.names = names
         self.specs: dict[tuple[str, str], tuple[ServiceKey, int] | None] = {}
 
     def _spec(self, option: str, text: str) -> tuple[ServiceKey, int] | None:
@@ -797,7 +872,7 @@ class _Reader:
                 continue
             try:
                 fast = self.fast(words) if line.isascii() else None
-                yield number, fast if fast is not None else _parse_line(words, number)
+                yield number, fast if fast is not None else _parse_line(words, number, self.names)
             except (_LineError, ValidationError) as exc:
                 raise ValidationError(f"line {number}: {exc}") from None
 
@@ -835,7 +910,17 @@ def _as_rule(number: int, item: Rule | Service | tuple[ServiceKey, Destination])
     return item
 
 
-def parse(text: str) -> list[Rule]:
+def _text(text: object, where: str) -> str:
+    if isinstance(text, str):
+        return text
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        from ipvs.formats import decode_text
+
+        return decode_text(text)
+    raise ValidationError(f"{where}: the text must be a str or bytes, got {type(text).__name__}")
+
+
+def parse(text: str | bytes, *, resolve: bool = True) -> list[Rule]:
     """Parse ipvsadm save/restore rules (the input of ``ipvsadm -R``).
 
     Each non-blank line not starting with ``#`` is one rule: a command
@@ -845,25 +930,40 @@ def parse(text: str) -> list[Rule]:
     ``-p`` takes an optional timeout). Words equal to ``ipvsadm`` are
     ignored. ipvsadm's defaults are applied: scheduler ``wlc``, weight 1,
     direct routing, persistence timeout 360, the real-server port defaults
-    to the service port. Host and service names are not resolved.
+    to the service port.
+
+    Host and port names (``-t www.example.com:http``, as ``ipvsadm -S``
+    without ``-n`` prints them) are resolved as ``ipvsadm -R`` resolves
+    them: host names through the system's resolver to IPv4 addresses, port
+    names through the services database (``/etc/services``) for the
+    service's protocol. A bracketed name (``[name]:port``) is resolved to an
+    IPv6 address. With ``resolve=False`` names are refused, and parsing
+    makes no lookups at all.
 
     Args:
-        text: the rules.
+        text: the rules (bytes are decoded as UTF-8).
+        resolve: resolve host and port names (True, as ipvsadm does) or
+            refuse them (False).
 
     Returns:
         The commands, in input order; each remembers its line number.
 
     Raises:
-        ValidationError: a line is malformed or breaks one of ipvsadm's rules;
-            the message starts with ``line N:`` and names the offending option
-            or value.
+        ValidationError: a line is malformed, breaks one of ipvsadm's rules,
+            or names a host or port that does not resolve; the message
+            starts with ``line N:`` and names the offending option or value.
 
     Example:
         >>> [cmd] = parse("-A -t 10.0.0.1:80 -s rr")
         >>> cmd.service.describe(), cmd.service.scheduler
         ('TCP 10.0.0.1:80', 'rr')
+        >>> [cmd] = parse("-A -u 127.0.0.1:domain")  # the services database: 53/udp
+        >>> cmd.service.describe()
+        'UDP 127.0.0.1:53'
     """
-    return [_as_rule(number, item) for number, item in _Reader().rules(text)]
+    text = _text(text, "parse")
+    reader = _Reader(_Names(resolve))
+    return [_as_rule(number, item) for number, item in reader.rules(text)]
 
 
 # --------------------------------------------------------------------------
@@ -929,7 +1029,7 @@ def _apply(state: _State, cmd: Rule, lines: dict[object, int]) -> None:
     present[dkey] = dest
 
 
-def parse_table(text: str, *, base: Table | None = None) -> Table:
+def parse_table(text: str | bytes, *, base: Table | None = None, resolve: bool = True) -> Table:
     """Build the table that ipvsadm rules produce when restored into an empty kernel.
 
     The commands from :func:`parse` are applied in order: ``-C`` empties the
@@ -942,17 +1042,24 @@ def parse_table(text: str, *, base: Table | None = None) -> Table:
     which the kernel reports them after such a restore (ipvsadm's sorting of
     equal addresses depends on it).
 
+    Host and port names are resolved as :func:`parse` says, unless
+    ``resolve`` is False.
+
     Args:
-        text: the rules (for example ``ipvsadm -Sn`` output).
+        text: the rules (for example ``ipvsadm -Sn`` output; bytes are
+            decoded as UTF-8).
         base: the table to apply the rules to (default: an empty one), as
             ``ipvsadm -R`` without a flush would.
+        resolve: resolve host and port names (True, as ipvsadm does) or
+            refuse them (False).
 
     Returns:
         The resulting table.
 
     Raises:
-        ValidationError: a line is malformed or cannot be applied; the message
-            starts with ``line N:``.
+        ValidationError: a line is malformed, cannot be applied, or names a
+            host or port that does not resolve (the message starts with
+            ``line N:``); or ``base`` is not a :class:`~ipvs.Table`.
 
     Example:
         >>> table = parse_table('''
@@ -962,6 +1069,9 @@ def parse_table(text: str, *, base: Table | None = None) -> Table:
         >>> [d.describe() for d in table.destinations(next(iter(table)))]
         ['10.0.1.1:53']
     """
+    text = _text(text, "parse_table")
+    if base is not None and not isinstance(base, Table):
+        raise ValidationError(f"parse_table: base must be a Table, got {type(base).__name__}")
     state: _State = {}
     if base is not None:
         for key, entry in base.items():
@@ -972,7 +1082,7 @@ def parse_table(text: str, *, base: Table | None = None) -> Table:
     lines: dict[object, int] = {}
     get = state.get
     with gc_paused():
-        for number, item in _Reader().rules(text):
+        for number, item in _Reader(_Names(resolve)).rules(text):
             try:
                 # the common shapes, applied directly when nothing is amiss
                 if isinstance(item, tuple):

@@ -279,8 +279,8 @@ def save(table: Table, *, thresholds: bool = False) -> str:
         table).
 
     Raises:
-        ValidationError: a tunnel real server has checksum flags that
-            ipvsadm cannot print.
+        ValidationError: ``table`` is not a :class:`~ipvs.Table`, or a tunnel
+            real server has checksum flags that ipvsadm cannot print.
 
     Example:
         >>> from ipvs import Destination, Service, Table
@@ -289,6 +289,8 @@ def save(table: Table, *, thresholds: bool = False) -> str:
         -A -t 10.0.0.1:80 -s rr
         -a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1
     """
+    if not isinstance(table, Table):
+        raise ValidationError(f"save: expected a Table, got {type(table).__name__}")
     out: list[str] = []
     add = out.append
     for service, dests in _ordered(table):
@@ -454,9 +456,12 @@ def listing(
         The listing, each line ending in a newline.
 
     Raises:
-        ValidationError: more than one of ``stats``, ``rate``, ``thresholds``
-            and ``persistent_conn`` is set.
+        ValidationError: ``table`` is not a :class:`~ipvs.Table`, or more than
+            one of ``stats``, ``rate``, ``thresholds`` and ``persistent_conn``
+            is set.
     """
+    if not isinstance(table, Table):
+        raise ValidationError(f"listing: expected a Table, got {type(table).__name__}")
     modes = [
         m
         for m, on in (
