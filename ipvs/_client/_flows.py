@@ -15,10 +15,10 @@ rollback, reap) exists once::
 from __future__ import annotations
 
 import errno as E
-import logging
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
+from ipvs._client._log import DEBUG, log
 from ipvs._client._vips import Changed, ChangeLinks, ReadLink
 from ipvs._model import Service, ServiceEntry, ServiceKey, Table, key_of
 from ipvs._plan import (
@@ -77,11 +77,9 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: The library logs here (nothing is shown unless the program configures logging):
-#: INFO for each apply that sends something, each rollback, each conflict and
-#: each drain reaped; DEBUG for every operation sent.
-log = logging.getLogger("ipvs")
-log.addHandler(logging.NullHandler())  # a library stays silent unless asked
+# The library logs to the "ipvs" logger (see _log): INFO for each apply that
+# sends something, each rollback, each conflict and each drain reaped; DEBUG
+# for every operation sent. Nothing is shown unless the program configures it.
 
 
 class PipelineStep:
@@ -379,7 +377,7 @@ def apply_plan(
             log.info("apply: %s", exc)
             raise
     log.info("apply: sending %s", plan.summary().removeprefix("Plan: ").rstrip("."))
-    if log.isEnabledFor(logging.DEBUG):
+    if log.isEnabledFor(DEBUG):
         for op in (*before_services(plan.addresses), *ops, *after_services(plan.addresses)):
             log.debug("apply: %s", op.describe())
     bound = yield from _bind(conv, plan, before_services(plan.addresses), [])

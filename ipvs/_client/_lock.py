@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import logging
 import os
 import time
 
 from ipvs._client import _netns
+from ipvs._client._log import log
 from ipvs.errors import IPVSError, LockTimeout, NetnsError
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
 ]
 
 DEFAULT_LOCK_DIR = "/run/ipvs"
-_log = logging.getLogger("ipvs")
 _FIRST_PAUSE = 0.001
 _LONGEST_PAUSE = 0.05
 
@@ -103,7 +102,7 @@ class NetnsLock:
                 # Without the right to the lock file this process is almost
                 # always without the right to write IPVS too: let the kernel say
                 # so (EPERM) rather than the lock.
-                _log.warning(
+                log.warning(
                     "cannot open the IPVS writer lock %s (%s): writing unlocked",
                     self.path,
                     exc.strerror,

@@ -9,9 +9,9 @@ loopback interface up.
 
 from __future__ import annotations
 
+import _socket  # the C module: socket.py costs start-up time
 import fcntl
 import os
-import socket
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -137,11 +137,12 @@ def loopback_is_down(netns: str | os.PathLike[str] | None = None) -> bool:
     """
     request = struct.pack("16sH14x", b"lo", 0)
     try:
-        with (
-            entered(netns) if netns is not None else _nothing(),
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock,
-        ):
+        with entered(netns) if netns is not None else _nothing():
+            sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+        try:
             reply = fcntl.ioctl(sock.fileno(), _SIOCGIFFLAGS, request)
+        finally:
+            sock.close()
         flags = struct.unpack_from("16sH", reply)[1]
     except (OSError, NetnsError, ValidationError):
         return False
@@ -162,12 +163,15 @@ def set_link_up(name: str = "lo") -> None:
     Raises:
         OSError: the interface does not exist or the caller lacks the right.
     """
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+    try:
         req = struct.pack("16sH14x", name.encode(), 0)
         flags = struct.unpack_from("16sH", fcntl.ioctl(sock.fileno(), _SIOCGIFFLAGS, req))[1]
         fcntl.ioctl(
             sock.fileno(), _SIOCSIFFLAGS, struct.pack("16sH14x", name.encode(), flags | _IFF_UP)
         )
+    finally:
+        sock.close()
 
 
 @contextmanager

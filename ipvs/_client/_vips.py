@@ -9,10 +9,10 @@ a worker thread.
 
 from __future__ import annotations
 
+import _socket  # the C module: socket.py costs start-up time
 import errno as E
 import ipaddress
 import os
-import socket
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -190,7 +190,7 @@ def _read(ipr: Any, name: str) -> LinkState:
     for msg in ipr.get_addr(index=index):
         if msg["index"] != index or msg["scope"] != _SCOPE_UNIVERSE:
             continue
-        full = 32 if msg["family"] == socket.AF_INET else 128
+        full = 32 if msg["family"] == _socket.AF_INET else 128
         if msg["prefixlen"] == full:
             addresses.append(ipaddress.ip_address(msg.get_attr("IFA_ADDRESS")))
     return LinkState(
