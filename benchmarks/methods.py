@@ -429,6 +429,107 @@ class Iptables:
         run(["iptables-legacy-restore", "-w"], EMPTY_NAT)
 
 
+# -- nftables (kube-proxy's nftables mode) ------------------------------------------------------
+
+
+class Nft:
+    """kube-proxy's nftables rules (:mod:`benchmarks.nft`) through ``nft -f -``.
+
+    Each scenario is what kube-proxy's nftables proxier sends for it, one
+    ``nft -f -`` process per transaction as knftables runs it: the first
+    full sync (``load``); the partial sync after one endpoint of the last
+    service was replaced (``change``, ``4 E + 5`` operations whatever N is);
+    a sync with nothing to do (``noop``: knftables' ``ListAll`` of the whole
+    table, then an empty transaction); and ``--cleanup`` (``delete``: delete
+    the table). The flushed endpoint chain that a ``change`` leaves behind is
+    deleted by :meth:`cleanup`, which kube-proxy sends a second or more later
+    at the start of its next sync; the suite times it apart.
+    """
+
+    name = "nft"
+
+    def __init__(self, wl: Workload) -> None:
+        from benchmarks import nft
+
+        self.wl = wl
+        self.full = nft.full_ruleset(wl)
+        self.ops = nft.operations(self.full)
+        last = wl.services - 1
+        old = wl.endpoint_list(last)[-1]
+        new = IPv4Address("10.64.0.3")
+        self.partials = (
+            nft.endpoint_change(wl, last, old, new),
+            nft.endpoint_change(wl, last, new, old),
+        )
+        self.stale = (nft.stale_chain_cleanup(last, old), nft.stale_chain_cleanup(last, new))
+        self.change_ops = nft.operations(self.partials[0])
+        self.empty = nft.noop_resync(wl)
+        self.drop = nft.delete_all()
+        self.list_argv = list(nft.LIST_ARGV)
+        self._flip = 0
+        self.listed = ""
+
+    def load(self) -> None:
+        """kube-proxy's first full sync: the whole ruleset in one transaction."""
+        run(["nft", "-f", "-"], self.full)
+
+    def change(self) -> None:
+        """kube-proxy's partial sync after one endpoint of one service was replaced."""
+        run(["nft", "-f", "-"], self.partials[self._flip])
+        self._flip ^= 1
+
+    def cleanup(self) -> None:
+        """Delete the endpoint chain the last :meth:`change` flushed (kube-proxy's next sync)."""
+        run(["nft", "-f", "-"], self.stale[self._flip ^ 1])
+
+    def list_all(self) -> str:
+        """knftables' ``ListAll``: ``nft --json --terse list table ip kube-proxy``."""
+        self.listed = run(self.list_argv)
+        return self.listed
+
+    def noop(self) -> None:
+        """A sync with nothing to do: list the whole table, then an empty transaction."""
+        self.list_all()
+        run(["nft", "-f", "-"], self.empty)
+
+    def delete(self) -> None:
+        """kube-proxy's cleanup: delete the whole table in one transaction."""
+        run(["nft", "-f", "-"], self.drop)
+
+
+def nft_counts(listing: str | None = None) -> tuple[int, int, int, int]:
+    """Count (chains, rules, cluster-ips elements, service-ips elements) of kube-proxy's table.
+
+    Args:
+        listing: the output of ``nft --json --terse list table ip kube-proxy``
+            (listed here when None); the set and map elements are listed apart.
+
+    Returns:
+        The four counts; all zero when the table does not exist.
+    """
+    import json
+
+    from benchmarks import nft
+
+    if listing is None:
+        proc = subprocess.run(list(nft.LIST_ARGV), capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            return (0, 0, 0, 0)
+        listing = proc.stdout
+    objects = json.loads(listing)["nftables"]
+    chains = sum(1 for o in objects if "chain" in o)
+    rules = sum(1 for o in objects if "rule" in o)
+
+    def elements(kind: str, name: str) -> int:
+        text = run(["nft", "--json", "list", kind, nft.FAMILY, nft.TABLE, name])
+        for o in json.loads(text)["nftables"]:
+            if kind in o:
+                return len(o[kind].get("elem", []))
+        return 0
+
+    return chains, rules, elements("set", "cluster-ips"), elements("map", "service-ips")
+
+
 def versions() -> dict[str, str]:
     """Versions of the tools and libraries involved."""
     import platform
@@ -456,6 +557,7 @@ def versions() -> dict[str, str]:
         "pyroute2": pyroute2.__version__,
         "ipvsadm": first_line(["ipvsadm", "--version"]),
         "iptables": first_line(["iptables-legacy", "--version"]),
+        "nft": first_line(["nft", "--version"]),
     }
 
 

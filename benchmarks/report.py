@@ -29,6 +29,7 @@ LABELS = {
     "pyroute2": "pyroute2 IPVS",
     "ipvsadm": "ipvsadm -R",
     "iptables": "iptables-legacy-restore",
+    "nft": "nft -f (kube-proxy nftables)",
     "floor": "floor (prebuilt bytes)",
 }
 SCENARIO_TITLES = {
@@ -39,17 +40,25 @@ SCENARIO_TITLES = {
 }
 SCENARIO_NOTES = {
     "load": "IPVS methods: N services + N x E destinations; iptables: the whole kube-proxy "
-    "nat table (32 rules and 11 chains per service).",
+    "nat table (32 rules and 11 chains per service); nft: kube-proxy's first full sync in "
+    "nftables mode, one `nft -f -` transaction (1 + E chains, 2 + 2E rules and two map and "
+    "set elements per service).",
     "change": "IPVS: replace one destination of one service (delete + add, through "
     "`Client.apply(..., current=known)` for this library); iptables: kube-proxy's partial "
     "`--noflush` restore of KUBE-SERVICES, the service's KUBE-SVC chain and the changed "
-    "KUBE-SEP chains. Median of repetitions.",
+    "KUBE-SEP chains; nft: kube-proxy's partial sync, one `nft -f -` that rewrites the "
+    "service's chain and its endpoint chains (4E + 5 operations, whatever N is; the stale "
+    "chain's deletion, sent by kube-proxy's next sync, is timed apart). Median of "
+    "repetitions.",
     "noop": "This library: `Client.apply(desired)` = snapshot + diff; floor: the same dumps "
     "read without decoding; pyroute2: dump + compare; ipvsadm: `ipvsadm -Sn` + compare; "
-    "iptables: `iptables-legacy-save -t nat` + compare.",
+    "iptables: `iptables-legacy-save -t nat` + compare; nft: what kube-proxy's sync does "
+    "when nothing changed, knftables' `ListAll` (`nft --json --terse list table ip "
+    "kube-proxy`) + an empty `nft -f -`.",
     "delete": "This library: `Client.apply(Table(), current=known)` (one DEL_SERVICE per "
     "service); floor: the same messages prebuilt; pyroute2: one delete per service; "
-    "ipvsadm: `ipvsadm -C`; iptables: restore of an empty nat table.",
+    "ipvsadm: `ipvsadm -C`; iptables: restore of an empty nat table; nft: "
+    "`delete table ip kube-proxy` (kube-proxy's `--cleanup`).",
 }
 
 
@@ -181,6 +190,10 @@ class Results:
         extrapolated = not (self.measured(n, a, scenario) and self.measured(n, b, scenario))
         return f"~{text}*" if r is not None and extrapolated else text
 
+    def has(self, method: str) -> bool:
+        """Whether any size holds figures of ``method``."""
+        return any(self.data["sizes"][str(n)]["methods"].get(method) for n in self.sizes)
+
     def lib(self, n: int) -> dict[str, Any]:
         lib: dict[str, Any] = self.data["sizes"][str(n)]["library"]
         return lib
@@ -308,7 +321,7 @@ def render(r: Results, doc: Doc) -> str:
     )
 
     notes = []
-    for m in ("pyroute2", "ipvsadm", "iptables"):
+    for m in ("pyroute2", "ipvsadm", "iptables", "nft"):
         gaps = [n for n in r.sizes if r.fig(n, m, "load") and not r.measured(n, m, "load")]
         if gaps:
             notes.append(f"{LABELS[m]} at {', '.join(f'{n:,}' for n in gaps)}")
@@ -323,7 +336,9 @@ def render(r: Results, doc: Doc) -> str:
             "The extrapolation is linear per operation (per rule for iptables); iptables' "
             "costs grow faster than linearly, so its extrapolated figures flatter it."
         )
-    methods = ["ipvs", "floor", "iptables", "ipvsadm", "pyroute2"]
+    with_nft = r.has("nft")
+    methods = ["ipvs", "floor", "iptables", *(["nft"] if with_nft else []), "ipvsadm", "pyroute2"]
+    others = ["iptables", *(["nft"] if with_nft else []), "ipvsadm", "pyroute2"]
     for scenario in ("load", "change", "noop", "delete"):
         doc.h2(f"{SCENARIO_TITLES[scenario]}")
         doc.p(SCENARIO_NOTES[scenario])
@@ -331,9 +346,7 @@ def render(r: Results, doc: Doc) -> str:
             "N",
             *(LABELS[m] for m in methods),
             "ipvs / floor",
-            "iptables / ipvs",
-            "ipvsadm / ipvs",
-            "pyroute2 / ipvs",
+            *(f"{m} / ipvs" for m in others),
         ]
         rows = []
         for n in r.sizes:
@@ -342,12 +355,12 @@ def render(r: Results, doc: Doc) -> str:
                     f"{n:,}",
                     *(r.cell(n, m, scenario) for m in methods),
                     r.ratio_cell(n, "ipvs", "floor", scenario),
-                    r.ratio_cell(n, "iptables", "ipvs", scenario),
-                    r.ratio_cell(n, "ipvsadm", "ipvs", scenario),
-                    r.ratio_cell(n, "pyroute2", "ipvs", scenario),
+                    *(r.ratio_cell(n, m, "ipvs", scenario) for m in others),
                 ]
             )
         doc.table(header, rows)
+    if with_nft:
+        render_nft(r, doc)
 
     # Issue 4: the ways of loading, at 1,000 (or the nearest size)
     n4 = 1000 if 1000 in r.sizes else r.sizes[len(r.sizes) // 2]
@@ -497,6 +510,74 @@ def render(r: Results, doc: Doc) -> str:
     return doc.text()
 
 
+def render_nft(r: Results, doc: Doc) -> None:
+    """kube-proxy's nftables mode: what each sync sent, and where it stands against this library."""
+    doc.h2("kube-proxy's nftables mode, in detail")
+    guest = r.data.get("guest", {}).get("uname", "?")
+    doc.p(
+        "The same services rendered as kube-proxy's nftables proxier writes them "
+        "(`benchmarks/nft.py`: one `ip kube-proxy` table, a `service-ips` verdict map from "
+        "address . protocol . port to a chain per service, `numgen random mod E vmap` to an "
+        "endpoint chain doing `dnat to`), each transaction one `nft -f -` process as knftables "
+        f"runs it, in the same boot as every other method (kernel {guest}, built with "
+        "`scripts/build-nft-kernel`)."
+    )
+    rows = []
+    for n in r.sizes:
+        m = r.data["sizes"][str(n)]["methods"].get("nft") or {}
+        if not m.get("load", {}).get("measured"):
+            continue
+        pk = m.get("packets", {})
+        rows.append(
+            [
+                f"{n:,}",
+                f"{m['operations']:,} ops, {m['text_bytes'] / 1e6:.1f} MB",
+                r.cell(n, "nft", "load"),
+                r.cell(n, "nft", "change"),
+                fmt_time(m["stale_chain_cleanup"]["seconds"]),
+                fmt_time(m["list_all"]["seconds"]),
+                r.cell(n, "nft", "noop"),
+                r.cell(n, "nft", "delete"),
+                (
+                    f"{pk['succeeded']}/{pk['connections']} via {pk['vip']}, "
+                    f"{pk['backends_reached']}/{pk['backends']} endpoints"
+                    if pk
+                    else "-"
+                ),
+            ]
+        )
+    doc.table(
+        [
+            "N",
+            "full sync",
+            "full load",
+            "endpoint change",
+            "stale chain deleted (next sync)",
+            "ListAll",
+            "no-op sync",
+            "delete table",
+            "traffic check (DNAT, real connections)",
+        ],
+        rows,
+    )
+    lines = []
+    for n in r.sizes:
+        for scenario in ("load", "change", "noop", "delete"):
+            v = r.ratio(n, "nft", "ipvs", scenario)
+            if v is None:
+                continue
+            if v < 1:
+                lines.append(
+                    f"{SCENARIO_TITLES[scenario].lower()} at {n:,}: nft is "
+                    f"{fmt_ratio(1 / v)} faster than this library"
+                )
+    doc.p(
+        "Where nftables is ahead: " + "; ".join(lines) + "."
+        if lines
+        else "This library is ahead of `nft -f` in every scenario and size measured here."
+    )
+
+
 def _user(r: Results, n: int) -> dict[str, Any]:
     found: dict[str, Any] = r.data["sizes"][str(n)].get("user", {})
     return found
@@ -516,6 +597,7 @@ def render_user_paths(r: Results, doc: Doc) -> None:
         "strings and applies it, in-process. Each in a fresh network namespace; `ipvs show` "
         "and `save` printed exactly what `ipvsadm -Ln` and `-Sn` printed."
     )
+    with_nft = r.has("nft")
     rows = []
     for n in sizes:
         u = _user(r, n)
@@ -528,11 +610,15 @@ def render_user_paths(r: Results, doc: Doc) -> None:
         ba = u["build_apply"]["seconds"]
         adm_mark = "" if r.measured(n, "ipvsadm", "load") else "~"
         ipt_mark = "" if r.measured(n, "iptables", "load") else "~"
+        nft = r.seconds(n, "nft", "load")
+        nft_ratio = fmt_ratio(nft / u["restore"]["seconds"]) if nft else "-"
+        nft_cell = [nft_ratio] if with_nft else []
         rows.append(
             [
                 f"{n:,}",
                 f"{fmt_time(u['restore']['seconds'])} ({fmt_time(restore)})",
                 f"{ipt_mark}{fmt_ratio(ipt / restore)}" if ipt else "-",
+                *nft_cell,
                 f"{adm_mark}{fmt_ratio(adm / restore)}" if adm else "-",
                 f"{fmt_time(ba)} ({fmt_ratio(ba / floor)})" if floor else fmt_time(ba),
                 f"{fmt_time(u['show']['seconds'])} / {fmt_time(u['ipvsadm_list']['seconds'])}",
@@ -546,6 +632,7 @@ def render_user_paths(r: Results, doc: Doc) -> None:
             "N",
             "ipvs restore (after start-up)",
             "iptables-legacy-restore / ipvs restore",
+            *(["nft -f / ipvs restore (whole processes)"] if with_nft else []),
             "ipvsadm -R / ipvs restore (per operation)",
             "build + apply (vs floor)",
             "ipvs show / ipvsadm -Ln",
@@ -732,6 +819,7 @@ def render_plot(r: Results, path: str) -> None:
         "iptables": ("tab:red", "D"),
         "ipvsadm": ("tab:orange", "P"),
         "pyroute2": ("tab:green", "X"),
+        "nft": ("tab:brown", "*"),
     }
     for ax, scenario in zip(axes.flat, ("load", "change", "noop", "delete"), strict=True):
         for m, (color, marker) in styles.items():

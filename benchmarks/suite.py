@@ -56,7 +56,7 @@ from ipvs.testing import netns as _netns
 perf = time.perf_counter
 
 #: Methods that program IPVS or iptables, in report order.
-METHODS = ("ipvs", "ipvs_batch", "ipvs_calls", "pyroute2", "ipvsadm", "iptables", "floor")
+METHODS = ("ipvs", "ipvs_batch", "ipvs_calls", "pyroute2", "ipvsadm", "iptables", "nft", "floor")
 SCENARIOS = ("load", "change", "noop", "delete")
 
 
@@ -230,6 +230,23 @@ class Suite:
             self.log(
                 f"N={n}: {name} load {meth[name]['load']['seconds']:.3f}s, "
                 f"change {meth[name]['change']['seconds'] * 1e3:.2f}ms"
+            )
+
+        # -- kube-proxy's nftables mode (a kernel with nf_tables: benchmarks/run --nft) --------
+        if self.args.nft and self.skip("nft", wl):
+            meth["nft"] = self.extrapolate("nft", wl)
+            self.log(f"N={n}: nft not measured (extrapolated)")
+        elif self.args.nft:
+            start = perf()
+            with self.fresh():
+                meth["nft"] = self.nft(n, wl)
+            phases["nft"] = perf() - start
+            self.last["nft"] = (n, {s: meth["nft"][s]["seconds"] for s in SCENARIOS})
+            self.log(
+                f"N={n}: nft load {meth['nft']['load']['seconds']:.3f}s, "
+                f"change {meth['nft']['change']['seconds'] * 1e3:.2f}ms, "
+                f"no-op {meth['nft']['noop']['seconds']:.3f}s, "
+                f"delete {meth['nft']['delete']['seconds']:.3f}s"
             )
 
         # -- peak RSS of the library's full load, in a child process -------------------------
@@ -449,7 +466,8 @@ class Suite:
         out: dict[str, Any] = {}
         for s, seconds in times.items():
             # changing one endpoint is O(1) for the IPVS tools, O(table) for iptables
-            grows = s != "change" or name == "iptables"
+            # and for nft (which reads the whole table into its cache first)
+            grows = s != "change" or name in ("iptables", "nft")
             out[s] = {
                 "seconds": seconds * (scale if grows else 1.0),
                 "measured": False,
@@ -496,6 +514,51 @@ class Suite:
         self.check(f"N={n} {name} delete complete", (0, 0), M.ipvs_counts())
         if isinstance(tool, M.Pyroute2):
             tool.close()
+        return out
+
+    def nft(self, n: int, wl: Workload) -> dict[str, Any]:
+        """kube-proxy's nftables mode: each scenario as ``nft -f -`` transactions."""
+        from benchmarks import nft as kp
+
+        tool = M.Nft(wl)
+        want = kp.expected_counts(wl)
+        full = (want.chains, want.rules, want.cluster_ips, want.service_ips)
+        out: dict[str, Any] = {"operations": tool.ops, "text_bytes": len(tool.full)}
+        t, _ = timed(tool.load)
+        out["load"] = record([t], tool.ops, unit="nft operations")
+        self.check(f"N={n} nft load complete", full, M.nft_counts())
+        if not self.args.no_traffic:
+            from benchmarks.traffic import Backends
+
+            with Backends(wl.endpoint_list(0), ENDPOINT_PORT, vip(0)) as backends:
+                out["packets"] = backends.check(SERVICE_PORT, self.args.connections)
+            self.check(f"N={n} nft: packets flow through {vip(0)}", True, out["packets"]["ok"])
+            quiesce()
+        # one endpoint replaced: the partial sync; the stale chain's deletion (kube-proxy's
+        # next sync, a second later) runs between the timed changes and is timed apart
+        changes: list[float] = []
+        cleanups: list[float] = []
+        spent = 0.0
+        gc.collect()
+        for r in range(self.args.change_reps):
+            t, _ = timed(tool.change)
+            changes.append(t)
+            t2, _ = timed(tool.cleanup)
+            cleanups.append(t2)
+            spent += t + t2
+            if spent > self.args.slow_cap and r % 2:
+                break
+        out["change"] = record(changes, tool.change_ops, unit="nft operations")
+        out["stale_chain_cleanup"] = record(cleanups, 1)
+        self.check(f"N={n} nft intact after changes", full, M.nft_counts())
+        # nothing changed: ListAll + an empty transaction; ListAll alone as well
+        out["noop"] = record(repeat(tool.noop, 3, self.args.slow_cap), 0)
+        out["list_all"] = record(repeat(tool.list_all, 3, self.args.slow_cap), 0)
+        self.check(f"N={n} nft no-op listing is the whole table", full, M.nft_counts(tool.listed))
+        tool.listed = ""
+        t, _ = timed(tool.delete)
+        out["delete"] = record([t], 1, unit="nft operations")
+        self.check(f"N={n} nft delete complete", (0, 0, 0, 0), M.nft_counts())
         return out
 
     def rss(self, n: int) -> dict[str, Any]:
@@ -606,6 +669,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip", action="append", default=[], choices=METHODS)
     parser.add_argument("--no-traffic", action="store_true", help="skip the traffic check")
+    parser.add_argument(
+        "--nft",
+        action="store_true",
+        help="also run kube-proxy's nftables mode (needs a kernel with nf_tables: "
+        "benchmarks/run --nft boots one)",
+    )
     parser.add_argument("--strict", action="store_true", help="stop at the first failed check")
     parser.add_argument("--host-info", help="JSON file describing the host (from the run script)")
     parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
@@ -628,6 +697,7 @@ def main(argv: list[str] | None = None) -> int:
         "change_reps": args.change_reps,
         "chunk_limit_bytes": suite.chunk_limit,
         "trash_sizes": args.trash_sizes,
+        "nft": args.nft,
     }
     if args.host_info:
         with open(args.host_info, encoding="utf-8") as fh:

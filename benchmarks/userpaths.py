@@ -108,7 +108,7 @@ def measure(suite: SuiteLike, n: int, wl: Workload) -> dict[str, Any]:
     with open(rules, "w", encoding="ascii") as fh:
         fh.write(wl.ipvsadm_rules())
     with open(empty, "w", encoding="ascii") as fh:
-        fh.write("")
+        fh.write("-C\n")  # an empty file is refused (it would delete everything)
     totals, startups = [], []
     for _ in range(reps):
         with suite.fresh():

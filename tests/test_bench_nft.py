@@ -195,3 +195,102 @@ def test_nft_accepts_the_transactions() -> None:
     _check(full + nft.full_resync(wl))
     _check(full + nft.remove_all_services(wl)[0])
     _check(full + nft.delete_all())
+
+
+def test_nft_method_swaps_an_endpoint_back_and_forth(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import methods
+
+    sent: list[tuple[list[str], str | None]] = []
+
+    def run(argv: list[str], data: str | None = None) -> str:
+        sent.append((list(argv), data))
+        return '{"nftables": []}'
+
+    monkeypatch.setattr(methods, "run", run)
+    wl = Workload(3, 2)
+    tool = methods.Nft(wl)
+    last = wl.endpoint_list(2)[-1]
+    stand_in = IPv4Address("10.64.0.3")
+    tool.load()
+    tool.change()
+    tool.cleanup()
+    tool.change()
+    tool.cleanup()
+    tool.noop()
+    tool.delete()
+    argvs = [argv for argv, _ in sent]
+    texts = [data for _, data in sent]
+    assert argvs == [["nft", "-f", "-"]] * 5 + [list(nft.LIST_ARGV), ["nft", "-f", "-"]] * 1 + [
+        ["nft", "-f", "-"]
+    ]
+    assert texts[0] == nft.full_ruleset(wl)
+    assert texts[1] == nft.endpoint_change(wl, 2, last, stand_in)
+    assert texts[2] == nft.stale_chain_cleanup(2, last)  # the chain the change flushed
+    assert texts[3] == nft.endpoint_change(wl, 2, stand_in, last)
+    assert texts[4] == nft.stale_chain_cleanup(2, stand_in)
+    assert texts[5] is None and texts[6] == ""  # ListAll, then an empty transaction
+    assert texts[7] == "delete table ip kube-proxy\n"
+    assert tool.change_ops == 4 * 2 + 5
+    assert tool.ops == nft.operations(texts[0])
+
+
+def test_nft_counts_read_the_listing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from benchmarks import methods
+
+    listing = json.dumps(
+        {
+            "nftables": [
+                {"metainfo": {}},
+                {"table": {"name": "kube-proxy"}},
+                *({"chain": {"name": f"c{i}"}} for i in range(4)),
+                *({"rule": {"chain": "c0"}} for _ in range(7)),
+                {"map": {"name": "service-ips"}},
+            ]
+        }
+    )
+
+    def run(argv: list[str], data: str | None = None) -> str:
+        kind, name = argv[-4], argv[-1]
+        del data
+        count = {"cluster-ips": 2, "service-ips": 3}[name]
+        return json.dumps({"nftables": [{kind: {"name": name, "elem": list(range(count))}}]})
+
+    monkeypatch.setattr(methods, "run", run)
+    assert methods.nft_counts(listing) == (4, 7, 2, 3)
+
+
+def test_report_shows_the_nft_column() -> None:
+    from benchmarks import report
+
+    def fig(seconds: float) -> dict[str, object]:
+        return {"seconds": seconds, "measured": True}
+
+    nft_figs = {
+        "operations": 100,
+        "text_bytes": 2_000_000,
+        "load": fig(2.0),
+        "change": fig(0.3),
+        "stale_chain_cleanup": fig(0.2),
+        "list_all": fig(1.0),
+        "noop": fig(1.2),
+        "delete": fig(0.05),
+        "packets": {
+            "succeeded": 20,
+            "connections": 20,
+            "vip": "10.96.0.1:80",
+            "backends_reached": 10,
+            "backends": 10,
+        },
+    }
+    ipvs_figs = {"load": fig(1.0), "change": fig(0.001), "noop": fig(0.5), "delete": fig(0.1)}
+    r = report.Results({"sizes": {"1000": {"methods": {"nft": nft_figs, "ipvs": ipvs_figs}}}})
+    doc = report.Doc()
+    report.render_nft(r, doc)
+    text = doc.text()
+    assert "| 1,000 | 100 ops, 2.0 MB | 2.00 s |" in text
+    assert "20/20 via 10.96.0.1:80, 10/10 endpoints" in text
+    # nft deletes faster here (0.05 s vs 0.1 s): the report says so
+    assert "delete everything at 1,000: nft is 2.00x faster than this library" in text
+    assert r.ratio(1000, "nft", "ipvs", "load") == 2.0
