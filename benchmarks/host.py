@@ -112,7 +112,12 @@ class Host:
             return client.apply(self.table)
 
     def apply_known(self) -> object:
-        """``Client.apply(table, current=Table())``: diff, encode, expected state."""
+        """``Client.apply(table, current=Table())``: diff, encode, expected state.
+
+        The apply checks first that the kernel holds what ``current`` says (a
+        read of the services it touches), so the fake kernel starts empty.
+        """
+        self.kernel.clear()
         with Client() as client:
             return client.apply(self.table, current=Table())
 

@@ -560,6 +560,10 @@ def render_nft(r: Results, doc: Doc) -> None:
         ],
         rows,
     )
+    for n in r.sizes:
+        failed = (r.data["sizes"][str(n)]["methods"].get("nft") or {}).get("error")
+        if failed:
+            doc.p(f"At {n:,} services nft did not complete: {failed}")
     lines = []
     for n in r.sizes:
         for scenario in ("load", "change", "noop", "delete"):

@@ -239,15 +239,21 @@ class Suite:
         elif self.args.nft:
             start = perf()
             with self.fresh():
-                meth["nft"] = self.nft(n, wl)
+                try:
+                    meth["nft"] = self.nft(n, wl)
+                except RuntimeError as exc:  # nft failed (the guest's OOM killer, say)
+                    meth["nft"] = {"error": str(exc)[:500]}
             phases["nft"] = perf() - start
-            self.last["nft"] = (n, {s: meth["nft"][s]["seconds"] for s in SCENARIOS})
-            self.log(
-                f"N={n}: nft load {meth['nft']['load']['seconds']:.3f}s, "
-                f"change {meth['nft']['change']['seconds'] * 1e3:.2f}ms, "
-                f"no-op {meth['nft']['noop']['seconds']:.3f}s, "
-                f"delete {meth['nft']['delete']['seconds']:.3f}s"
-            )
+            if "error" in meth["nft"]:
+                self.check(f"N={n} nft ran every scenario", "ok", meth["nft"]["error"])
+            else:
+                self.last["nft"] = (n, {s: meth["nft"][s]["seconds"] for s in SCENARIOS})
+                self.log(
+                    f"N={n}: nft load {meth['nft']['load']['seconds']:.3f}s, "
+                    f"change {meth['nft']['change']['seconds'] * 1e3:.2f}ms, "
+                    f"no-op {meth['nft']['noop']['seconds']:.3f}s, "
+                    f"delete {meth['nft']['delete']['seconds']:.3f}s"
+                )
 
         # -- peak RSS of the library's full load, in a child process -------------------------
         start = perf()
@@ -550,11 +556,13 @@ class Suite:
                 break
         out["change"] = record(changes, tool.change_ops, unit="nft operations")
         out["stale_chain_cleanup"] = record(cleanups, 1)
-        self.check(f"N={n} nft intact after changes", full, M.nft_counts())
-        # nothing changed: ListAll + an empty transaction; ListAll alone as well
+        # nothing changed: ListAll + an empty transaction; ListAll alone as well. The
+        # listing also proves the table intact after the changes (listing it apart
+        # would cost another minute at 10,000 services).
         out["noop"] = record(repeat(tool.noop, 3, self.args.slow_cap), 0)
+        listed = M.nft_counts(tool.listed)
+        self.check(f"N={n} nft intact after changes (no-op listing)", full, listed)
         out["list_all"] = record(repeat(tool.list_all, 3, self.args.slow_cap), 0)
-        self.check(f"N={n} nft no-op listing is the whole table", full, M.nft_counts(tool.listed))
         tool.listed = ""
         t, _ = timed(tool.delete)
         out["delete"] = record([t], 1, unit="nft operations")
