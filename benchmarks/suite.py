@@ -238,14 +238,13 @@ class Suite:
             self.log(f"N={n}: nft not measured (extrapolated)")
         elif self.args.nft:
             start = perf()
+            nft_out: dict[str, Any] = {}
+            meth["nft"] = nft_out
             with self.fresh():
-                try:
-                    meth["nft"] = self.nft(n, wl)
-                except RuntimeError as exc:  # nft failed (the guest's OOM killer, say)
-                    meth["nft"] = {"error": str(exc)[:500]}
+                self.nft(n, wl, nft_out)
             phases["nft"] = perf() - start
-            if "error" in meth["nft"]:
-                self.check(f"N={n} nft ran every scenario", "ok", meth["nft"]["error"])
+            if any(s not in nft_out for s in SCENARIOS):
+                self.check(f"N={n} nft ran every scenario", "ok", nft_out.get("error"))
             else:
                 self.last["nft"] = (n, {s: meth["nft"][s]["seconds"] for s in SCENARIOS})
                 self.log(
@@ -522,18 +521,34 @@ class Suite:
             tool.close()
         return out
 
-    def nft(self, n: int, wl: Workload) -> dict[str, Any]:
-        """kube-proxy's nftables mode: each scenario as ``nft -f -`` transactions."""
+    def nft(self, n: int, wl: Workload, out: dict[str, Any]) -> None:
+        """kube-proxy's nftables mode: each scenario as ``nft -f -`` transactions.
+
+        Figures go into ``out`` as they are measured; an nft command that fails
+        (the guest's OOM killer, say) ends its scenario with ``out["error"]``,
+        and the table is deleted all the same.
+        """
         from benchmarks import nft as kp
 
         tool = M.Nft(wl)
         want = kp.expected_counts(wl)
         full = (want.chains, want.rules, want.cluster_ips, want.service_ips)
-        out: dict[str, Any] = {"operations": tool.ops, "text_bytes": len(tool.full)}
-        t, _ = timed(tool.load)
-        out["load"] = record([t], tool.ops, unit="nft operations")
-        self.check(f"N={n} nft load complete", full, M.nft_counts())
-        if not self.args.no_traffic:
+        out.update(operations=tool.ops, text_bytes=len(tool.full))
+        errors: list[str] = []
+
+        def step(name: str, fn: Callable[[], None]) -> None:
+            try:
+                fn()
+            except RuntimeError as exc:
+                errors.append(f"{name}: {str(exc)[:300]}")
+                self.log(f"N={n}: nft {name} failed: {exc}")
+
+        def load() -> None:
+            t, _ = timed(tool.load)
+            out["load"] = record([t], tool.ops, unit="nft operations")
+            self.check(f"N={n} nft load complete", full, M.nft_counts())
+
+        def traffic() -> None:
             from benchmarks.traffic import Backends
 
             with Backends(wl.endpoint_list(0), ENDPOINT_PORT, vip(0)) as backends:
@@ -542,34 +557,49 @@ class Suite:
                 out["packets"] = backends.check(SERVICE_PORT, max(self.args.connections, 100))
             self.check(f"N={n} nft: packets flow through {vip(0)}", True, out["packets"]["ok"])
             quiesce()
-        # one endpoint replaced: the partial sync; the stale chain's deletion (kube-proxy's
-        # next sync, a second later) runs between the timed changes and is timed apart
-        changes: list[float] = []
-        cleanups: list[float] = []
-        spent = 0.0
-        gc.collect()
-        for r in range(self.args.change_reps):
-            t, _ = timed(tool.change)
-            changes.append(t)
-            t2, _ = timed(tool.cleanup)
-            cleanups.append(t2)
-            spent += t + t2
-            if spent > self.args.slow_cap and r % 2:
-                break
-        out["change"] = record(changes, tool.change_ops, unit="nft operations")
-        out["stale_chain_cleanup"] = record(cleanups, 1)
-        # nothing changed: ListAll + an empty transaction; ListAll alone as well. The
-        # listing also proves the table intact after the changes (listing it apart
-        # would cost another minute at 10,000 services).
-        out["noop"] = record(repeat(tool.noop, 3, self.args.slow_cap), 0)
-        listed = M.nft_counts(tool.listed)
-        self.check(f"N={n} nft intact after changes (no-op listing)", full, listed)
-        out["list_all"] = record(repeat(tool.list_all, 3, self.args.slow_cap), 0)
-        tool.listed = ""
-        t, _ = timed(tool.delete)
-        out["delete"] = record([t], 1, unit="nft operations")
-        self.check(f"N={n} nft delete complete", (0, 0, 0, 0), M.nft_counts())
-        return out
+
+        def change() -> None:
+            # one endpoint replaced: the partial sync; the stale chain's deletion
+            # (kube-proxy's next sync, a second later) is timed apart
+            changes: list[float] = []
+            cleanups: list[float] = []
+            spent = 0.0
+            gc.collect()
+            for r in range(self.args.change_reps):
+                t, _ = timed(tool.change)
+                changes.append(t)
+                t2, _ = timed(tool.cleanup)
+                cleanups.append(t2)
+                spent += t + t2
+                if spent > self.args.slow_cap and r % 2:
+                    break
+            out["change"] = record(changes, tool.change_ops, unit="nft operations")
+            out["stale_chain_cleanup"] = record(cleanups, 1)
+
+        def noop() -> None:
+            # nothing changed: ListAll + an empty transaction; ListAll alone as well. The
+            # listing also proves the table intact after the changes.
+            out["noop"] = record(repeat(tool.noop, 3, self.args.slow_cap), 0)
+            listed = M.nft_counts(tool.listed)
+            self.check(f"N={n} nft intact after changes (no-op listing)", full, listed)
+            tool.listed = ""
+            out["list_all"] = record(repeat(tool.list_all, 3, self.args.slow_cap), 0)
+            tool.listed = ""
+
+        def delete() -> None:
+            t, _ = timed(tool.delete)
+            out["delete"] = record([t], 1, unit="nft operations")
+            self.check(f"N={n} nft delete complete", (0, 0, 0, 0), M.nft_counts())
+
+        step("load", load)
+        if "load" in out:
+            if not self.args.no_traffic:
+                step("traffic", traffic)
+            step("change", change)
+            step("no-op", noop)
+        step("delete", delete)
+        if errors:
+            out["error"] = "; ".join(errors)
 
     def rss(self, n: int) -> dict[str, Any]:
         """Run the library's full load at size ``n`` in a child; report its peak RSS."""
