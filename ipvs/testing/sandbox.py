@@ -539,6 +539,16 @@ class Sandbox:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+            # The kernel's helper processes (one per guest process) die on their
+            # own time, which on a loaded host is after the main one: wait for the
+            # whole group, briefly, so nothing of the guest outlives the call.
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    os.killpg(proc.pid, 0)
+                except (ProcessLookupError, PermissionError):
+                    break
+                time.sleep(0.05)
         finally:
             if proc.stdout is not None:
                 proc.stdout.close()
